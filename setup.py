@@ -1,6 +1,19 @@
 # nbdev 2's setup.py, without the `pkg_resources` import that setuptools >= 82 no longer ships.
 from configparser import ConfigParser
-import setuptools, shlex
+import setuptools, shlex, shutil
+from pathlib import Path
+from setuptools.command.build_py import build_py
+
+
+class build_py_with_dataset(build_py):
+    "Ship the embedded faces2anime dataset inside the package (ugatit_nb/assets/faces2anime)."
+    def run(self):
+        super().run()
+        src = Path('data') / 'faces2anime'
+        if src.is_dir():
+            dst = Path(self.build_lib) / 'ugatit_nb' / 'assets' / 'faces2anime'
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(src, dst)
 
 assert setuptools.__version__ >= '36.2', 'setuptools too old'
 config = ConfigParser(delimiters=['='])
@@ -36,7 +49,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['ugatit_nb', 'ugatit_nb.*']),
     include_package_data=True,
-    package_data={'ugatit_nb': ['assets/*']},
+    cmdclass={'build_py': build_py_with_dataset},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Build the wheel, install it in a fresh venv (its requirements taken from this interpreter's site-packages, so
+# nothing is downloaded) and run the library from a folder outside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/dist" . >/dev/null
+python -m venv --system-site-packages "$tmp/venv"
+"$tmp/venv/bin/python" -m pip install -q --no-deps --ignore-installed "$tmp"/dist/ugatit_nb-*.whl
+cd "$tmp"
+MPLBACKEND=Agg "$tmp/venv/bin/python" - "$tmp/venv" <<'PY'
+import sys, importlib.metadata as md
+from pathlib import Path
+import ugatit_nb
+assert Path(ugatit_nb.__file__).resolve().is_relative_to(Path(sys.argv[1]).resolve()), ugatit_nb.__file__
+for req in md.requires('ugatit_nb'):                      # every runtime requirement is importable here
+    if 'extra ==' not in req: md.version(req.split(';')[0].split('>')[0].split('=')[0].split('<')[0].strip())
+from ugatit_nb.data import embedded_dataset, load_split
+ds = load_split(embedded_dataset(), 'testA', 64, train=False)
+assert len(ds) == 50 and ds[0].shape == (3, 64, 64)
+print('wheel OK:', ugatit_nb.__file__, 'dataset:', embedded_dataset())
+PY
+"$tmp/venv/bin/ugatit_nb_demo" --out "$tmp/demo.png"
+test -s "$tmp/demo.png"
