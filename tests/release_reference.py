@@ -160,3 +160,86 @@ def release_networks(ch=64, n_res=4, img_size=256, light=False):
     g = lambda: ResnetGenerator(3, 3, ngf=ch, n_blocks=n_res, img_size=img_size, light=light)
     return dict(genA2B=g(), genB2A=g(), disGA=Discriminator(3, ch, 7), disGB=Discriminator(3, ch, 7),
                 disLA=Discriminator(3, ch, 5), disLB=Discriminator(3, ch, 5))
+
+
+def release_optimizers(nets, lr=1e-4, weight_decay=1e-4):
+    "The release's two Adam optimizers: both generators in one, the four discriminators in the other."
+    from itertools import chain
+    G = torch.optim.Adam(chain(nets['genA2B'].parameters(), nets['genB2A'].parameters()), lr=lr, betas=(0.5, 0.999),
+                         weight_decay=weight_decay)
+    D = torch.optim.Adam(chain(*(nets[k].parameters() for k in ('disGA', 'disGB', 'disLA', 'disLB'))), lr=lr,
+                         betas=(0.5, 0.999), weight_decay=weight_decay)
+    return G, D
+
+
+def release_train_step(nets, G_optim, D_optim, real_A, real_B, step, iteration, lr=1e-4, decay_flag=True,
+                       adv_weight=1, cycle_weight=10, identity_weight=10, cam_weight=1000):
+    "One iteration as the release's train loop does it (fakes with a graph in the D step, no no_grad anywhere)."
+    genA2B, genB2A, disGA, disGB, disLA, disLB = (nets[k] for k in ('genA2B', 'genB2A', 'disGA', 'disGB', 'disLA', 'disLB'))
+    L1, MSE, BCE = nn.L1Loss(), nn.MSELoss(), nn.BCEWithLogitsLoss()
+    if decay_flag and step > (iteration // 2):
+        G_optim.param_groups[0]['lr'] -= (lr / (iteration // 2))
+        D_optim.param_groups[0]['lr'] -= (lr / (iteration // 2))
+    # Update D
+    D_optim.zero_grad()
+    fake_A2B, _, _ = genA2B(real_A)
+    fake_B2A, _, _ = genB2A(real_B)
+    real_GA_logit, real_GA_cam_logit, _ = disGA(real_A)
+    real_LA_logit, real_LA_cam_logit, _ = disLA(real_A)
+    real_GB_logit, real_GB_cam_logit, _ = disGB(real_B)
+    real_LB_logit, real_LB_cam_logit, _ = disLB(real_B)
+    fake_GA_logit, fake_GA_cam_logit, _ = disGA(fake_B2A)
+    fake_LA_logit, fake_LA_cam_logit, _ = disLA(fake_B2A)
+    fake_GB_logit, fake_GB_cam_logit, _ = disGB(fake_A2B)
+    fake_LB_logit, fake_LB_cam_logit, _ = disLB(fake_A2B)
+    one, zero = torch.ones_like, torch.zeros_like
+    D_ad_loss_GA = MSE(real_GA_logit, one(real_GA_logit)) + MSE(fake_GA_logit, zero(fake_GA_logit))
+    D_ad_cam_loss_GA = MSE(real_GA_cam_logit, one(real_GA_cam_logit)) + MSE(fake_GA_cam_logit, zero(fake_GA_cam_logit))
+    D_ad_loss_LA = MSE(real_LA_logit, one(real_LA_logit)) + MSE(fake_LA_logit, zero(fake_LA_logit))
+    D_ad_cam_loss_LA = MSE(real_LA_cam_logit, one(real_LA_cam_logit)) + MSE(fake_LA_cam_logit, zero(fake_LA_cam_logit))
+    D_ad_loss_GB = MSE(real_GB_logit, one(real_GB_logit)) + MSE(fake_GB_logit, zero(fake_GB_logit))
+    D_ad_cam_loss_GB = MSE(real_GB_cam_logit, one(real_GB_cam_logit)) + MSE(fake_GB_cam_logit, zero(fake_GB_cam_logit))
+    D_ad_loss_LB = MSE(real_LB_logit, one(real_LB_logit)) + MSE(fake_LB_logit, zero(fake_LB_logit))
+    D_ad_cam_loss_LB = MSE(real_LB_cam_logit, one(real_LB_cam_logit)) + MSE(fake_LB_cam_logit, zero(fake_LB_cam_logit))
+    D_loss_A = adv_weight * (D_ad_loss_GA + D_ad_cam_loss_GA + D_ad_loss_LA + D_ad_cam_loss_LA)
+    D_loss_B = adv_weight * (D_ad_loss_GB + D_ad_cam_loss_GB + D_ad_loss_LB + D_ad_cam_loss_LB)
+    Discriminator_loss = D_loss_A + D_loss_B
+    Discriminator_loss.backward()
+    D_optim.step()
+    # Update G
+    G_optim.zero_grad()
+    fake_A2B, fake_A2B_cam_logit, _ = genA2B(real_A)
+    fake_B2A, fake_B2A_cam_logit, _ = genB2A(real_B)
+    fake_A2B2A, _, _ = genB2A(fake_A2B)
+    fake_B2A2B, _, _ = genA2B(fake_B2A)
+    fake_A2A, fake_A2A_cam_logit, _ = genB2A(real_A)
+    fake_B2B, fake_B2B_cam_logit, _ = genA2B(real_B)
+    fake_GA_logit, fake_GA_cam_logit, _ = disGA(fake_B2A)
+    fake_LA_logit, fake_LA_cam_logit, _ = disLA(fake_B2A)
+    fake_GB_logit, fake_GB_cam_logit, _ = disGB(fake_A2B)
+    fake_LB_logit, fake_LB_cam_logit, _ = disLB(fake_A2B)
+    G_ad_loss_GA = MSE(fake_GA_logit, one(fake_GA_logit))
+    G_ad_cam_loss_GA = MSE(fake_GA_cam_logit, one(fake_GA_cam_logit))
+    G_ad_loss_LA = MSE(fake_LA_logit, one(fake_LA_logit))
+    G_ad_cam_loss_LA = MSE(fake_LA_cam_logit, one(fake_LA_cam_logit))
+    G_ad_loss_GB = MSE(fake_GB_logit, one(fake_GB_logit))
+    G_ad_cam_loss_GB = MSE(fake_GB_cam_logit, one(fake_GB_cam_logit))
+    G_ad_loss_LB = MSE(fake_LB_logit, one(fake_LB_logit))
+    G_ad_cam_loss_LB = MSE(fake_LB_cam_logit, one(fake_LB_cam_logit))
+    G_recon_loss_A = L1(fake_A2B2A, real_A)
+    G_recon_loss_B = L1(fake_B2A2B, real_B)
+    G_identity_loss_A = L1(fake_A2A, real_A)
+    G_identity_loss_B = L1(fake_B2B, real_B)
+    G_cam_loss_A = BCE(fake_B2A_cam_logit, one(fake_B2A_cam_logit)) + BCE(fake_A2A_cam_logit, zero(fake_A2A_cam_logit))
+    G_cam_loss_B = BCE(fake_A2B_cam_logit, one(fake_A2B_cam_logit)) + BCE(fake_B2B_cam_logit, zero(fake_B2B_cam_logit))
+    G_loss_A = (adv_weight * (G_ad_loss_GA + G_ad_cam_loss_GA + G_ad_loss_LA + G_ad_cam_loss_LA)
+                + cycle_weight * G_recon_loss_A + identity_weight * G_identity_loss_A + cam_weight * G_cam_loss_A)
+    G_loss_B = (adv_weight * (G_ad_loss_GB + G_ad_cam_loss_GB + G_ad_loss_LB + G_ad_cam_loss_LB)
+                + cycle_weight * G_recon_loss_B + identity_weight * G_identity_loss_B + cam_weight * G_cam_loss_B)
+    Generator_loss = G_loss_A + G_loss_B
+    Generator_loss.backward()
+    G_optim.step()
+    for g in (genA2B, genB2A):                            # the release's RhoClipper
+        for m in g.modules():
+            if hasattr(m, 'rho'): m.rho.data = m.rho.data.clamp(0, 1)
+    return Discriminator_loss.item(), Generator_loss.item()

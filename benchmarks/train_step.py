@@ -1,0 +1,83 @@
+#!/usr/bin/env python
+"""Per-iteration cost of a U-GAT-IT training step: ugatit_nb's step against a release-like step.
+
+release-like = the same networks and losses computed the way the reference PyTorch release computes them: the
+discriminator step's fakes built with a graph through the generators, gradients for the discriminators' weights
+computed (and discarded) in the generator step, and AdaLIN/LIN computed as the paper writes them (not folded into one multiply-add).
+The intermediate rows switch one of those at a time, so each saving can be read off.
+
+For each (size, variant) a fresh process builds the model, runs 1 warm-up iteration, times --iters iterations, then
+counts the bytes autograd saves for backward in one more iteration (torch.autograd.graph.saved_tensors_hooks; unique
+storages, parameters excluded). Peak RSS is the process's maximum resident set (on CUDA also the peak allocated GPU
+memory). Usage:
+
+    python benchmarks/train_step.py                      # 128 px ch 16 light, and 256 px full (CPU: ~10 minutes)
+    python benchmarks/train_step.py --sizes small --iters 5
+    python benchmarks/train_step.py --device cuda --amp bf16
+"""
+import argparse, json, os, resource, statistics, subprocess, sys, time
+from dataclasses import replace
+
+SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
+         'full': dict(light=False, img_size=256, ch=64, n_dis=7)}      # the paper's 256 px full model
+VARIANTS = {'ugatit_nb': {},
+            'fakes in D-step graph': dict(detach_d_fakes=False),
+            'release-like': dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False)}
+
+
+def worker(size, variant, iters, device, amp):
+    import torch
+    from ugatit_nb.train import UGATIT, UGATITConfig
+    cfg = UGATITConfig(**SIZES[size], device=device, amp=amp, **VARIANTS[variant])
+    m = UGATIT(cfg)
+    s = cfg.img_size
+    a, b = torch.rand(1, 3, s, s) * 2 - 1, torch.rand(1, 3, s, s) * 2 - 1
+    sync = torch.cuda.synchronize if m.device.type == 'cuda' else (lambda: None)
+    m.train_step(a, b)                                   # warm-up (allocator, cuDNN autotuning, Adam state)
+    if m.device.type == 'cuda': torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(iters):
+        sync(); t0 = time.perf_counter(); m.train_step(a, b); sync(); times.append(time.perf_counter() - t0)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    gpu = torch.cuda.max_memory_allocated() if m.device.type == 'cuda' else None
+    params = {p.untyped_storage().data_ptr() for net in m.nets.values() for p in net.parameters()}
+    held, seen = [], {}                                  # hold every packed tensor: no address reuse in the count
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in params: seen[st.data_ptr()] = st.nbytes()
+        held.append(t); return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        m.train_step(a, b)
+    return dict(size=size, variant=variant, sec=statistics.median(times), saved=sum(seen.values()), rss=rss, gpu=gpu)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--sizes', nargs='+', default=['small', 'full'], choices=list(SIZES))
+    p.add_argument('--iters', type=int, default=2)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--amp', default='off', choices=['off', 'bf16', 'fp16'])
+    p.add_argument('--worker', nargs=2, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker:
+        print(json.dumps(worker(*a.worker, a.iters, a.device, a.amp))); return
+    import torch
+    print(f'torch {torch.__version__}, device {a.device}, amp {a.amp}, threads {torch.get_num_threads()}, '
+          f'{a.iters} timed iterations (median), batch 1')
+    gb = lambda x: f'{x / 2**30:8.2f}' if x is not None else '       -'
+    print(f'{"size":6} {"variant":24} {"s/iter":>8} {"saved GiB":>9} {"peak RSS GiB":>12} {"peak GPU GiB":>12}')
+    for size in a.sizes:
+        rows = {}
+        for variant in VARIANTS:
+            out = subprocess.run([sys.executable, __file__, '--worker', size, variant, '--iters', str(a.iters),
+                                  '--device', a.device, '--amp', a.amp], capture_output=True, text=True)
+            if out.returncode: sys.exit(f'{size}/{variant} failed:\n{out.stderr[-3000:]}')
+            r = rows[variant] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f'{size:6} {variant:24} {r["sec"]:8.3f} {gb(r["saved"]):>9} {gb(r["rss"]):>12} {gb(r["gpu"]):>12}', flush=True)
+        ours, rel = rows['ugatit_nb'], rows['release-like']
+        print(f'{size:6} {"ratio ugatit_nb/release":24} {ours["sec"] / rel["sec"]:8.2f} {ours["saved"] / rel["saved"]:9.2f} '
+              f'{ours["rss"] / rel["rss"]:12.2f} {(ours["gpu"] / rel["gpu"]) if ours["gpu"] else float("nan"):12.2f}', flush=True)
+
+
+if __name__ == '__main__':
+    main()

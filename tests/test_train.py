@@ -1,0 +1,114 @@
+"""The trainer against an independent rebuild of the release's training iteration; checkpoints; the command line."""
+import os, signal, subprocess, sys, time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from release_reference import release_networks, release_optimizers, release_train_step
+from ugatit_nb.official import to_official
+from ugatit_nb.train import (NET_NAMES, RELEASE_NAME, CheckpointError, Checkpoints, LinearDecayLR, UGATIT,
+                             UGATITConfig, atomic_save, latest_checkpoint, read_checkpoint)
+
+REPO = Path(__file__).resolve().parents[1]
+CFG = UGATITConfig(light=True, img_size=128, ch=4, n_res=1, n_dis=7, iteration=4, lr=1e-4, device='cpu')
+
+
+@pytest.mark.parametrize('variant', [{}, dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False)])
+def test_iterations_match_the_release_algorithm(variant):
+    torch.manual_seed(0)
+    rel = release_networks(ch=4, n_res=1, img_size=128, light=True)
+    G_optim, D_optim = release_optimizers(rel)
+    ours = UGATIT(replace(CFG, **variant)).load_official({k: m.state_dict() for k, m in rel.items()})
+    lr = LinearDecayLR()
+    torch.manual_seed(1)
+    for step in range(1, 5):                               # steps 3 and 4 are in the decay half
+        real_a, real_b = torch.rand(1, 3, 128, 128) * 2 - 1, torch.rand(1, 3, 128, 128) * 2 - 1
+        d_ref, g_ref = release_train_step(rel, G_optim, D_optim, real_a, real_b, step, iteration=4)
+        lr.before_step(ours)
+        losses = ours.train_step(real_a, real_b)
+        assert losses['d/total'] == pytest.approx(d_ref, rel=1e-5)
+        assert losses['g/total'] == pytest.approx(g_ref, rel=1e-5)
+    assert ours.opt_g.param_groups[0]['lr'] == G_optim.param_groups[0]['lr'] == 0.0
+    mine = to_official({RELEASE_NAME[n]: net.state_dict() for n, net in ours.nets.items()})
+    for name, net in rel.items():
+        for key, value in net.state_dict().items():
+            assert torch.allclose(mine[name][key], value, rtol=1e-4, atol=1e-6), (name, key)
+
+
+def _tiny(tmp, **kw):
+    return UGATIT(UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu', batch_size=1,
+                               result_dir=str(tmp), **kw)).bind_run()
+
+
+def test_interrupted_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
+    m = _tiny(tmp_path, iteration=2, save_freq=1, print_freq=100)
+    m.fit(callbacks=[Checkpoints()])
+    good = latest_checkpoint(m.result_root / 'checkpoints')
+    assert good.name == 'ckpt_0000002.pt'
+    real_save = torch.save
+    def dies_half_way(obj, f, *a, **k):                    # write half a checkpoint, then the machine "dies"
+        real_save(obj, f, *a, **k); f.seek(f.tell() // 2); f.truncate(); raise OSError('disk yanked')
+    monkeypatch.setattr(torch, 'save', dies_half_way)
+    m.step = 3
+    with pytest.raises(OSError, match='disk yanked'):
+        m.save_checkpoint()
+    monkeypatch.undo()
+    assert latest_checkpoint(m.result_root / 'checkpoints') == good       # the half-written file is not a checkpoint
+    assert not list((m.result_root / 'checkpoints').glob('*.tmp'))
+    assert read_checkpoint(good)['step'] == 2
+    _tiny(tmp_path).load_checkpoint(good)
+
+
+def test_keep_last_n_checkpoints(tmp_path):
+    m = _tiny(tmp_path, iteration=5, save_freq=1, keep_ckpts=2)
+    m.fit(callbacks=[Checkpoints()])
+    assert [p.name for p in sorted((m.result_root / 'checkpoints').glob('ckpt_*'))] == ['ckpt_0000004.pt', 'ckpt_0000005.pt']
+
+
+def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    base = [sys.executable, '-c', 'from ugatit_nb.train import train_cli; train_cli()', '--dataset', str(REPO / 'data' / 'faces2anime'),
+            '--light', 'True', '--img_size', '64', '--ch', '8', '--n_res', '1', '--n_dis', '5', '--print_freq', '2',
+            '--save_freq', '2', '--result_dir', str(tmp_path), '--device', 'cpu']
+    out = subprocess.run(base + ['--iteration', '2'], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    root = tmp_path / 'faces2anime'
+    assert (root / 'checkpoints' / 'ckpt_0000002.pt').exists()
+    assert (root / 'samples' / 'A2B_0000002.png').exists() and (root / 'samples' / 'B2A_0000002.png').exists()
+    out = subprocess.run(base + ['--iteration', '4', '--resume', 'True'], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and 'resumed from' in out.stdout, out.stderr
+    assert latest_checkpoint(root / 'checkpoints').name == 'ckpt_0000004.pt'
+    assert len((root / 'log.jsonl').read_text().splitlines()) == 4
+    out = subprocess.run(base + ['--phase', 'test'], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert len(list((root / 'test' / 'A2B').glob('*_A2B.png'))) == 50
+    out = subprocess.run(base + ['--ch', '4', '--phase', 'test'], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode != 0 and 'different networks: ch=8 (this run: 4)' in out.stderr
+
+
+def test_ctrl_c_in_a_shell_saves_and_exits_cleanly(tmp_path):
+    cmd = [sys.executable, '-c', 'from ugatit_nb.train import train_cli; train_cli()', '--preset', 'tiny',
+           '--ch', '8', '--n_res', '1', '--batch_size', '1', '--iteration', '100000', '--save_freq', '100000',
+           '--print_freq', '100000', '--result_dir', str(tmp_path), '--device', 'cpu']
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    log = tmp_path / 'faces2anime' / 'log.jsonl'
+    deadline = time.time() + 120
+    while time.time() < deadline and not log.exists():   # created once the loop (and its SIGINT handler) starts
+        time.sleep(0.2)
+    time.sleep(3)                                         # a few iterations
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert 'Ctrl-C: stopping after iteration' in err
+    ckpt = latest_checkpoint(tmp_path / 'faces2anime' / 'checkpoints')
+    assert ckpt is not None and read_checkpoint(ckpt)['step'] >= 1
+
+
+def test_non_finite_loss_is_named(tmp_path):
+    m = _tiny(tmp_path, iteration=3)
+    with torch.no_grad():
+        m.nets['disc_local_b'].classifier.conv.weight_orig.fill_(float('inf'))
+    with pytest.raises(Exception, match=r'loss d/adv_local_b is (nan|inf)'):
+        m.train_step(torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64))
