@@ -97,19 +97,23 @@ def test_inspector_in_jupyterlab(lab):
             errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]:has-text("Error")')
             assert errors.count() == 0, errors.first.inner_text()
             out = page.locator('.jp-OutputArea-output:has(.widget-hslider):has-text("redraw")').first
-            info = out.locator('.widget-html-content:has-text("redraw")').first
-            assert 'image 1 ' in info.inner_text()          # where the notebook's own cells left it
-            shown = out.locator('.widget-image').last       # the big panel image (thumbnails come first)
             out.scroll_into_view_if_needed()
+            info = out.locator('.widget-html-content:has-text("redraw")').first
+            assert 'image 1 ' in info.text_content()        # where the notebook's own cells left it
+            shown = out.locator('.widget-image').last       # the big panel image (thumbnails come first)
+            shown.scroll_into_view_if_needed()
             before = shown.screenshot()
             out.locator('.widget-hslider .noUi-handle').first.click()
             page.keyboard.press('ArrowRight')
-            page.wait_for_function("el => el.innerText.includes('image 2 ')", arg=info.element_handle(), timeout=30_000)
+            page.wait_for_function("el => el.textContent.includes('image 2 ')", arg=info.element_handle(), timeout=30_000)
             page.wait_for_function(KERNEL_IDLE, timeout=30_000, polling=250)
             after = shown.screenshot()
             assert after != before, 'the displayed image did not change when the slider moved'
             out.screenshot(path=str(ARTIFACTS / 'attention_inspector.png'))
             page.screenshot(path=str(ARTIFACTS / 'jupyterlab_page.png'))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / 'failure.png'))
+            raise
         finally:
             ctx.close()
     assert (ARTIFACTS / 'attention_inspector.png').stat().st_size > 10_000
