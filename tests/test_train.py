@@ -112,3 +112,18 @@ def test_non_finite_loss_is_named(tmp_path):
         m.nets['disc_local_b'].classifier.conv.weight_orig.fill_(float('inf'))
     with pytest.raises(Exception, match=r'loss d/adv_local_b is (nan|inf)'):
         m.train_step(torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64))
+
+
+def test_channels_last_gives_the_same_step():
+    cfg = UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu')
+    a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
+    torch.manual_seed(0); plain = UGATIT(cfg).train_step(a, b)
+    torch.manual_seed(0); nhwc = UGATIT(replace(cfg, channels_last=True)).train_step(a, b)
+    for k in plain: assert nhwc[k] == pytest.approx(plain[k], rel=1e-4, abs=1e-6), k
+
+
+def test_gpu_only_paths_are_guarded():
+    if torch.cuda.is_available(): pytest.skip('a GPU is present')
+    with pytest.raises(RuntimeError, match="device 'cuda': CUDA is not available here"):
+        UGATIT(UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cuda'))
+    assert UGATIT(UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='auto')).device.type in ('cpu', 'mps')
