@@ -21,8 +21,10 @@ from dataclasses import replace
 SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
          'full': dict(light=False, img_size=256, ch=64, n_dis=7)}      # the paper's 256 px full model
 VARIANTS = {'ugatit_nb': {},
-            'fakes in D-step graph': dict(detach_d_fakes=False),
-            'release-like': dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False)}
+            'translate twice': dict(share_translations=False),
+            'twice, D-step fakes in graph': dict(share_translations=False, detach_d_fakes=False),
+            'release-like': dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
+                                 share_translations=False)}
 
 
 def worker(size, variant, iters, device, amp):
