@@ -67,7 +67,7 @@ def main():
     print(f'torch {torch.__version__}, device {a.device}, amp {a.amp}, threads {torch.get_num_threads()}, '
           f'{a.iters} timed iterations (median), batch 1')
     gb = lambda x: f'{x / 2**30:8.2f}' if x is not None else '       -'
-    print(f'{"size":6} {"variant":24} {"s/iter":>8} {"saved GiB":>9} {"peak RSS GiB":>12} {"peak GPU GiB":>12}')
+    print(f'{"size":6} {"variant":28} {"s/iter":>8} {"saved GiB":>9} {"peak RSS GiB":>12} {"peak GPU GiB":>12}')
     for size in a.sizes:
         rows = {}
         for variant in VARIANTS:
@@ -75,9 +75,9 @@ def main():
                                   '--device', a.device, '--amp', a.amp], capture_output=True, text=True)
             if out.returncode: sys.exit(f'{size}/{variant} failed:\n{out.stderr[-3000:]}')
             r = rows[variant] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f'{size:6} {variant:24} {r["sec"]:8.3f} {gb(r["saved"]):>9} {gb(r["rss"]):>12} {gb(r["gpu"]):>12}', flush=True)
+            print(f'{size:6} {variant:28} {r["sec"]:8.3f} {gb(r["saved"]):>9} {gb(r["rss"]):>12} {gb(r["gpu"]):>12}', flush=True)
         ours, rel = rows['ugatit_nb'], rows['release-like']
-        print(f'{size:6} {"ratio ugatit_nb/release":24} {ours["sec"] / rel["sec"]:8.2f} {ours["saved"] / rel["saved"]:9.2f} '
+        print(f'{size:6} {"ratio ugatit_nb/release":28} {ours["sec"] / rel["sec"]:8.2f} {ours["saved"] / rel["saved"]:9.2f} '
               f'{ours["rss"] / rel["rss"]:12.2f} {(ours["gpu"] / rel["gpu"]) if ours["gpu"] else float("nan"):12.2f}', flush=True)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""How long an AttentionInspector redraw takes on this machine, at 128 px: a new image or direction (all passes
-computed: 3 generator and 4 discriminator forwards) and a cached change (view, opacity, colormap: recolouring only).
+"""How long an AttentionInspector redraw takes on this machine, at 128 px: a new image or direction (the translating
+generator's pass), a change of view (its own pass, on first visit), of opacity or colormap (recolouring only).
 
     python benchmarks/widget_redraw.py                 # light generator, ch 64, 128 px (the release's light model)
     python benchmarks/widget_redraw.py --ch 16
@@ -30,6 +30,6 @@ cached += [timed(lambda o=o: setattr(ins.opacity, 'value', o)) for o in (0.2, 0.
 ms = lambda xs: f'median {1000 * statistics.median(xs):6.0f} ms, max {1000 * max(xs):6.0f} ms (n={len(xs)})'
 print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; light={a.light} ch={a.ch} {a.img_size} px, CPU')
 print(f'inspector built and first drawn: {1000 * first:.0f} ms (model already built)')
-print(f'new image (all passes):         {ms(new_image)}')
-print(f'new direction (all passes):     {ms(new_direction)}')
-print(f'view/colormap/opacity (cached): {ms(cached)}')
+print(f'new image (one generator pass):  {ms(new_image)}')
+print(f'new direction (one pass):        {ms(new_direction)}')
+print(f'view (first visit: its pass), colormap, opacity: {ms(cached)}')
