@@ -15,8 +15,7 @@ memory). Usage:
     python benchmarks/train_step.py --sizes small --iters 5
     python benchmarks/train_step.py --device cuda --amp bf16
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time
-from dataclasses import replace
+import argparse, json, resource, statistics, subprocess, sys, time
 
 SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
          'full': dict(light=False, img_size=256, ch=64, n_dis=7)}      # the paper's 256 px full model

@@ -8,8 +8,8 @@ import torch
 
 from release_reference import release_networks, release_optimizers, release_train_step
 from ugatit_nb.official import to_official
-from ugatit_nb.train import (NET_NAMES, RELEASE_NAME, CheckpointError, Checkpoints, LinearDecayLR, UGATIT,
-                             UGATITConfig, atomic_save, latest_checkpoint, read_checkpoint)
+from ugatit_nb.train import (RELEASE_NAME, Checkpoints, LinearDecayLR, UGATIT, UGATITConfig, latest_checkpoint,
+                             read_checkpoint)
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = UGATITConfig(light=True, img_size=128, ch=4, n_res=1, n_dis=7, iteration=4, lr=1e-4, device='cpu')
