@@ -243,3 +243,17 @@ def release_train_step(nets, G_optim, D_optim, real_A, real_B, step, iteration, 
         for m in g.modules():
             if hasattr(m, 'rho'): m.rho.data = m.rho.data.clamp(0, 1)
     return Discriminator_loss.item(), Generator_loss.item()
+
+
+def load_in_order(net, release_state):
+    """Copy a release state dict into an `ugatit_nb` network by pairing entries in registration order (the release
+    registers a discriminator's `model` last, so its entries are moved first). Leaf names and shapes must agree pair by
+    pair. This does not use `ugatit_nb.official`'s key maps, so a network can be checked before those exist."""
+    ours = net.state_dict()
+    theirs = sorted(release_state, key=lambda k: not k.startswith('model.'))
+    assert len(ours) == len(theirs), f'{len(ours)} entries against the release\'s {len(theirs)}'
+    for k_ours, k_rel in zip(ours, theirs):
+        same = k_ours.rsplit('.', 1)[-1] == k_rel.rsplit('.', 1)[-1] and ours[k_ours].shape == release_state[k_rel].shape
+        assert same, f'{k_ours} {tuple(ours[k_ours].shape)} does not pair with {k_rel} {tuple(release_state[k_rel].shape)}'
+    net.load_state_dict({k: release_state[r] for k, r in zip(ours, theirs)})
+    return net

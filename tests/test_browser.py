@@ -2,29 +2,13 @@
 notebook run top to bottom, the image slider moved, the displayed image checked, a screenshot saved.
 
 Screenshot: build/browser/attention_inspector.png (or $UGATIT_ARTIFACTS/attention_inspector.png)."""
-import json, os, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
-from pathlib import Path
+import json, os, secrets, shutil, signal, subprocess, sys, time, urllib.request
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = '/usr/bin/chromium'
-ARTIFACTS = Path(os.environ.get('UGATIT_ARTIFACTS', REPO / 'build' / 'browser'))
-in_ci = os.environ.get('CI') == 'true'
+from browser import ARTIFACTS, REPO, free_port as _free_port, launch, needs_browser, sync_playwright
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:                                    # CI installs it; a developer machine may not have it
-    sync_playwright = None
-missing = 'playwright is not installed' if sync_playwright is None else (
-    None if Path(CHROMIUM).exists() else f'{CHROMIUM} is not installed (apt-get install chromium)')
-if missing and in_ci: raise RuntimeError(f'browser test cannot run in CI: {missing}')
-pytestmark = pytest.mark.skipif(bool(missing), reason=missing or '')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+pytestmark = needs_browser
 
 
 def _request(url, token, method='GET'):
@@ -81,10 +65,7 @@ def test_inspector_in_jupyterlab(lab):
     base, token, tmp = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp / 'profile'), executable_path=CHROMIUM, headless=True, viewport={'width': 1400, 'height': 1000},
-            args=['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-                  '--disable-component-update', '--disable-sync'])
+        ctx = launch(p, tmp / 'profile', viewport={'width': 1400, 'height': 1000})
         try:
             page = ctx.new_page()
             page.goto(f'{base}/lab/tree/inspect.ipynb?token={token}&reset')

@@ -8,8 +8,9 @@ import torch
 
 from release_reference import release_networks, release_optimizers, release_train_step
 from ugatit_nb.official import to_official
-from ugatit_nb.train import (RELEASE_NAME, Checkpoints, LinearDecayLR, UGATIT, UGATITConfig, latest_checkpoint,
-                             read_checkpoint)
+from ugatit_nb.callbacks import Checkpoints, LinearDecayLR
+from ugatit_nb.checkpoint import latest_checkpoint, read_checkpoint
+from ugatit_nb.train import RELEASE_NAME, UGATIT, UGATITConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = UGATITConfig(light=True, img_size=128, ch=4, n_res=1, n_dis=7, iteration=4, lr=1e-4, device='cpu')
@@ -70,7 +71,7 @@ def test_keep_last_n_checkpoints(tmp_path):
 
 def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
-    base = [sys.executable, '-c', 'from ugatit_nb.train import train_cli; train_cli()', '--dataset', str(REPO / 'data' / 'faces2anime'),
+    base = [sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()', '--dataset', str(REPO / 'data' / 'faces2anime'),
             '--light', 'True', '--img_size', '64', '--ch', '8', '--n_res', '1', '--n_dis', '5', '--print_freq', '2',
             '--save_freq', '2', '--result_dir', str(tmp_path), '--device', 'cpu']
     out = subprocess.run(base + ['--iteration', '2'], capture_output=True, text=True, env=env, timeout=300)
@@ -90,7 +91,7 @@ def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
 
 
 def test_ctrl_c_in_a_shell_saves_and_exits_cleanly(tmp_path):
-    cmd = [sys.executable, '-c', 'from ugatit_nb.train import train_cli; train_cli()', '--preset', 'tiny',
+    cmd = [sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()', '--preset', 'tiny',
            '--ch', '8', '--n_res', '1', '--batch_size', '1', '--iteration', '100000', '--save_freq', '100000',
            '--print_freq', '100000', '--result_dir', str(tmp_path), '--device', 'cpu']
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})

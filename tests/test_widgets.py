@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from release_reference import release_networks
-from ugatit_nb.train import UGATIT, UGATITConfig, CheckpointError
+from ugatit_nb.checkpoint import CheckpointError
+from ugatit_nb.train import UGATIT, UGATITConfig
 from ugatit_nb.widgets import AdaLINExplorer, AttentionInspector, SelfieUpload, VIEWS, as_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_checkpoint_paths_are_accepted(tmp_path, model):
     (tmp_path / 'junk.pt').write_bytes(b'junk')
     with pytest.raises(CheckpointError, match='junk.pt: not a readable checkpoint'):
         as_model(tmp_path / 'junk.pt')
-    with pytest.raises(FileNotFoundError, match='nope.pt'):
+    with pytest.raises(CheckpointError, match='nope.pt: no such checkpoint file'):
         AttentionInspector(tmp_path / 'nope.pt')
 
 

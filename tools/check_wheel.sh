@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/dist" . >/dev/null
-python -m venv --system-site-packages "$tmp/venv"
+# A venv whose Python also sees the packages of the interpreter running this script (torch and the rest), whether that
+# is the system Python or itself a venv (`--system-site-packages` would reach only the base interpreter's).
+python -m venv "$tmp/venv"
+python -c 'import site, sys; print("\n".join(site.getsitepackages()))' \
+  > "$("$tmp/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_parent_site.pth"
 "$tmp/venv/bin/python" -m pip install -q --no-deps --ignore-installed "$tmp"/dist/ugatit_nb-*.whl
 cd "$tmp"
 MPLBACKEND=Agg "$tmp/venv/bin/python" - "$tmp/venv" <<'PY'

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test of ugatit_nb: notebooks and library in sync, README from the notebook, notebook tests, tests/, the wheel.
+# Every test of ugatit_nb: notebooks and library in sync, README from the notebook, stored pictures, notebook tests,
+# tests/ (the browser tests of the inspector and the docs site among them), the wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MPLBACKEND=Agg PYTHONUNBUFFERED=1
@@ -15,6 +16,7 @@ if [ "$before" != "$(snapshot)" ]; then
   exit 1
 fi
 python tools/make_readme.py --check
+python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 15 MB
 
 echo "== notebook tests (nbdev_test; flags slow/cuda skipped unless NBDEV_FLAGS is set)"
 nbdev_test --n_workers 2 --timing ${NBDEV_FLAGS:+--flags "$NBDEV_FLAGS"}

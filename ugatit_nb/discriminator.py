@@ -59,7 +59,7 @@ class Discriminator(nn.Module):
             ('conv', nn.utils.spectral_norm(nn.Conv2d(c, 1, 4, 1, bias=False)))]))
 
     def forward(self, x: torch.Tensor):
-        "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2), heatmap (B,1,h+2,w+2)."
+        "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2), heatmap (B,1,h+1,w+1)."
         disc_feature_size(min(x.shape[-2:]), self.n_layers)   # a clear error before a reflection-pad crash
         a, cam_logit, heatmap = self.cam(self.encoder(x))
         return self.classifier(a), cam_logit, heatmap

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['LOSS_WEIGHTS', 'adv_loss_d', 'adv_loss_g', 'cycle_loss', 'identity_loss', 'cam_loss']
+__all__ = ['adv_loss_d', 'adv_loss_g', 'cycle_loss', 'identity_loss', 'cam_loss']
 
 # %% ../nbs/07_losses.ipynb #ce3c5ef8
 def adv_loss_d(real_logit: torch.Tensor, fake_logit: torch.Tensor) -> torch.Tensor:
@@ -34,6 +34,3 @@ def cam_loss(source_cam_logit: torch.Tensor, target_cam_logit: torch.Tensor) -> 
     "CAM loss of a generator: BCE(η(source image), 1) + BCE(η(target-domain image), 0), on logits."
     return (F.binary_cross_entropy_with_logits(source_cam_logit, torch.ones_like(source_cam_logit))
             + F.binary_cross_entropy_with_logits(target_cam_logit, torch.zeros_like(target_cam_logit)))
-
-# %% ../nbs/07_losses.ipynb #a83bbe10
-LOSS_WEIGHTS = dict(adv_weight=1.0, cycle_weight=10.0, identity_weight=10.0, cam_weight=1000.0)   # λ₁…λ₄ of the paper

@@ -38,7 +38,12 @@ def layer_instance_mix(a: torch.Tensor, rho: torch.Tensor, eps: float = 1e-5, un
 
 # %% ../nbs/01_norms.ipynb #a6b55f69
 class _MixNorm(nn.Module):
-    "What LIN and AdaLIN share: γ ⊙ mix + β, folded into one multiply-add unless `folded` is off."
+    "What LIN and AdaLIN share: the learned mix ρ, and γ ⊙ mix + β folded into one multiply-add unless `folded` is off."
+    def __init__(self, num_features: int, eps: float, rho_init: float, unbiased: bool, folded: bool):
+        super().__init__()
+        self.eps, self.unbiased, self.folded = eps, unbiased, folded
+        self.rho = nn.Parameter(torch.full((1, num_features, 1, 1), float(rho_init)))   # (1, C, 1, 1)
+
     def _affine_mix(self, a, gamma, beta):          # gamma, beta: (B|1, C, 1, 1)
         if not self.folded: return layer_instance_mix(a, self.rho, self.eps, self.unbiased) * gamma + beta
         scale, shift = lin_scale_shift(a, self.rho, self.eps, self.unbiased)
@@ -52,9 +57,7 @@ class AdaLIN(_MixNorm):
                  rho_init: float = 0.9,  # the PyTorch release starts at 0.9 (TensorFlow: 1.0)
                  unbiased: bool = True,  # variance estimator (PyTorch release: unbiased)
                  folded: bool = True):  # one multiply-add (less memory and time) or the literal equation
-        super().__init__()
-        self.eps, self.unbiased, self.folded = eps, unbiased, folded
-        self.rho = nn.Parameter(torch.full((1, num_features, 1, 1), float(rho_init)))
+        super().__init__(num_features, eps, rho_init, unbiased, folded)
 
     def forward(self, a: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         "Normalize `a` (B,C,H,W) and apply the per-sample `gamma`, `beta` (B,C)."
@@ -65,9 +68,7 @@ class LIN(_MixNorm):
     "Layer-Instance Norm: AdaLIN's mix with γ, β learned per channel (the generator's up-sampling blocks)."
     def __init__(self, num_features: int, eps: float = 1e-5, rho_init: float = 0.0, unbiased: bool = True,
                  folded: bool = True):
-        super().__init__()
-        self.eps, self.unbiased, self.folded = eps, unbiased, folded
-        self.rho = nn.Parameter(torch.full((1, num_features, 1, 1), float(rho_init)))
+        super().__init__(num_features, eps, rho_init, unbiased, folded)
         self.gamma = nn.Parameter(torch.ones(1, num_features, 1, 1))
         self.beta = nn.Parameter(torch.zeros(1, num_features, 1, 1))
 

@@ -10,14 +10,13 @@ import torch
 import torch.nn as nn
 from .generator import Generator
 from .discriminator import Discriminator
+from .checkpoint import CheckpointError, RELEASE_NAMES
 
 # %% auto #0
-__all__ = ['RELEASE_NAMES', 'generator_key_map', 'discriminator_key_map', 'CheckpointError', 'generator_config',
-           'discriminator_config', 'load_official', 'to_official']
+__all__ = ['generator_key_map', 'discriminator_key_map', 'generator_config', 'discriminator_config', 'load_official',
+           'to_official']
 
 # %% ../nbs/05_official.ipynb #42abd1bc
-RELEASE_NAMES = ('genA2B', 'genB2A', 'disGA', 'disGB', 'disLA', 'disLB')
-
 def generator_key_map(n_res: int) -> dict[str, str]:
     "Release module path → `Generator` module path, for `n_res` residual blocks."
     m = {'DownBlock.1': 'encoder.stem.conv', 'DownBlock.5': 'encoder.down1.conv', 'DownBlock.9': 'encoder.down2.conv'}
@@ -51,9 +50,6 @@ def _rename(state: dict, prefix_map: dict[str, str]) -> tuple[dict, list[str]]:
     return out, unknown
 
 # %% ../nbs/05_official.ipynb #ed52964e
-class CheckpointError(ValueError):
-    "A checkpoint that does not fit the networks it should load into."
-
 def _need(state: dict, key: str, where: str) -> torch.Tensor:
     if key not in state: raise CheckpointError(f'{where}: missing key {key!r}; is this a U-GAT-IT release checkpoint?')
     return state[key]

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from matplotlib import colormaps
 
 # %% auto #0
-__all__ = ['denorm', 'to_hwc', 'heatmap_to_unit', 'overlay_heatmap', 'show_images', 'show_heatmap', 'image_grid', 'read_log',
-           'plot_losses', 'show_eta', 'rho_by_layer', 'plot_rho', 'show_grid']
+__all__ = ['denorm', 'to_hwc', 'heatmap_to_unit', 'overlay_heatmap', 'show_images', 'show_heatmap', 'image_grid', 'to_uint8',
+           'save_png', 'read_log', 'plot_losses', 'show_eta', 'rho_by_layer', 'plot_rho', 'show_grid']
 
 # %% ../nbs/00_viz.ipynb #642ee938
 def denorm(x: torch.Tensor) -> torch.Tensor:
@@ -83,6 +83,18 @@ def image_grid(rows: list[list], pad: int = 2) -> np.ndarray:
     for i, row in enumerate(cells):
         for j, c in enumerate(row): out[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = c
     return out
+
+# %% ../nbs/00_viz.ipynb #7ae28608
+def to_uint8(a: np.ndarray) -> np.ndarray:
+    "An `(H,W,3)` float array in [0, 1] → uint8 pixels (rounded, clipped)."
+    return (np.clip(a, 0, 1) * 255 + .5).astype(np.uint8)
+
+def save_png(a: np.ndarray, path: str | Path) -> Path:
+    "Write an `(H,W,3)` float array in [0, 1] as a PNG (folders created); returns the path."
+    from PIL import Image
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(a)).save(path)
+    return path
 
 # %% ../nbs/00_viz.ipynb #a3aeb312
 def read_log(path: str | Path) -> list[dict]:

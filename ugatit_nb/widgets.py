@@ -6,37 +6,28 @@
 from __future__ import annotations
 import io, time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 import ipywidgets as W
 from PIL import Image
-from . import official
+from .callbacks import Callback
 from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, test_transform, embedded_dataset
 from .norms import AdaLIN, LIN
-from .train import UGATIT, UGATITConfig, Callback, CKPT_FORMAT, tiny_config, read_checkpoint
-from .viz import overlay_heatmap, to_hwc, plot_rho, plot_losses
+from .train import UGATIT, tiny_config
+from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
 
 # %% auto #0
-__all__ = ['VIEWS', 'CMAPS', 'MAX_UPLOAD_BYTES', 'as_model', 'as_images', 'evaluating', 'AttentionInspector', 'forced_rho',
-           'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
+__all__ = ['VIEWS', 'CMAPS', 'MAX_UPLOAD_BYTES', 'as_model', 'as_images', 'WidgetView', 'evaluating', 'View',
+           'AttentionInspector', 'forced_rho', 'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
 
 # %% ../nbs/10_widgets.ipynb #8483e98a
 def as_model(model=None, device: str = 'cpu') -> UGATIT:
     "A `UGATIT` from a model, a checkpoint path (ugatit_nb's or the reference release's), or None (untrained, tiny)."
     if isinstance(model, UGATIT): return model
     if model is None: return UGATIT(tiny_config(device=device))
-    path = Path(model)
-    if not path.is_file(): raise FileNotFoundError(f'{path}: no such checkpoint file')
-    state = read_checkpoint(path, release_ok=True)
-    if state.get('format') == CKPT_FORMAT:
-        cfg = replace(UGATITConfig(**state['config']), device=device, compile=False)
-        m = UGATIT(cfg); m.load_state_dict(state, str(path)); return m
-    g, d = official.generator_config(state['genA2B'], str(path)), official.discriminator_config(state['disGA'], str(path))
-    cfg = UGATITConfig(light=g['light'], ch=g['ch'], n_res=g['n_res'], img_size=g['img_size'], n_dis=d['n_layers'],
-                       img_ch=g['in_ch'], device=device)
-    return UGATIT(cfg).load_official(state)
+    return UGATIT.from_checkpoint(model, device)
 
 def as_images(images=None) -> list:
     "A list of image sources from a dataset split, a folder, one file, or a list (paths, PIL images, tensors)."
@@ -59,11 +50,21 @@ def _to_input(src, size: int) -> torch.Tensor:
 
 def _png(arrays: list[np.ndarray], size: int = 192, gap: int = 4) -> bytes:
     "Side-by-side PNG of (H,W,3) arrays in [0, 1], each resized to `size`."
-    tiles = [Image.fromarray((np.clip(a, 0, 1) * 255 + .5).astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST
-             if a.shape[0] < 32 else Image.Resampling.BILINEAR) for a in arrays]
+    tiles = [Image.fromarray(to_uint8(a)).resize((size, size), Image.Resampling.NEAREST if a.shape[0] < 32
+                                                 else Image.Resampling.BILINEAR) for a in arrays]
     out = Image.new('RGB', (len(tiles) * (size + gap) - gap, size), (255, 255, 255))
     for i, t in enumerate(tiles): out.paste(t, (i * (size + gap), 0))
     buf = io.BytesIO(); out.save(buf, 'PNG'); return buf.getvalue()
+
+def _fig_png(fig, dpi: int = 80) -> bytes:
+    "A matplotlib figure as PNG bytes (the figure is closed)."
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO(); fig.tight_layout(); fig.savefig(buf, format='png', dpi=dpi); plt.close(fig)
+    return buf.getvalue()
+
+class WidgetView:
+    "What the widgets here share: each keeps its layout in `self.widget`, which a notebook displays."
+    def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
 @contextmanager
 def evaluating(model: UGATIT):
@@ -76,16 +77,26 @@ def evaluating(model: UGATIT):
         for n, net in model.nets.items(): net.train(modes[n])
 
 # %% ../nbs/10_widgets.ipynb #afccd50a
-VIEWS = {'generator CAM': 'the translating generator on the input',
-         'D global, real': "the source domain's global critic on the input",
-         'D local, real': "the source domain's local critic on the input",
-         'D global, translated': "the target domain's global critic on the translation",
-         'D local, translated': "the target domain's local critic on the translation",
-         'cycle': 'the other generator on the translation (back to the source)',
-         'identity': 'the other generator on the input (nothing should change)'}
+@dataclass(frozen=True)
+class View:
+    "One inspector view: which network (s = source domain, t = target) reads which image."
+    about: str   # one line for the status bar
+    net: str     # attribute of the model, with {s} and {t} filled in: 'gen_{s}2{t}', 'disc_local_{t}', …
+    reads: str   # 'input' or 'translation'
+    panel: str   # name of the middle panel (a critic makes no image: the translation is shown)
+
+VIEWS = {'generator CAM': View('the translating generator on the input', 'gen_{s}2{t}', 'input', 'translation'),
+         'D global, real': View("the source domain's global critic on the input", 'disc_global_{s}', 'input', 'translation'),
+         'D local, real': View("the source domain's local critic on the input", 'disc_local_{s}', 'input', 'translation'),
+         'D global, translated': View("the target domain's global critic on the translation", 'disc_global_{t}',
+                                      'translation', 'translation'),
+         'D local, translated': View("the target domain's local critic on the translation", 'disc_local_{t}',
+                                     'translation', 'translation'),
+         'cycle': View('the other generator on the translation (back to the source)', 'gen_{t}2{s}', 'translation', 'cycle'),
+         'identity': View('the other generator on the input (nothing should change)', 'gen_{t}2{s}', 'input', 'identity')}
 CMAPS = ['jet', 'inferno', 'viridis', 'magma', 'coolwarm', 'gray']
 
-class AttentionInspector:
+class AttentionInspector(WidgetView):
     "Click through images and attention views of a U-GAT-IT model."
     def __init__(self, model=None,  # a `UGATIT`, a checkpoint path, or None for an untrained tiny model
                  images=None,  # a dataset split, a folder, a file or a list of images (default: faces2anime testA)
@@ -107,8 +118,6 @@ class AttentionInspector:
                               W.HBox([self.view, self.opacity, self.cmap]), self.image, self.info])
         self._update_thumbs(); self.redraw()
 
-    def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
-
     def _thumb(self, i: int) -> bytes:
         key = ('thumb', i)
         if key not in self._cache: self._cache[key] = _png([to_hwc(_to_input(self.files[i], 64)[0])], 56, 0)
@@ -124,46 +133,39 @@ class AttentionInspector:
             cells.append(W.VBox([W.Image(value=self._thumb(j), format='png', layout=W.Layout(width='56px')), b]))
         self.thumbs.children = cells
 
-    def _pass(self, i: int, direction: str, name: str):
-        "One forward pass for image `i`, computed on first use and cached: 'x', 'translation', 'cycle', 'identity', or a critic view."
-        key = (i, direction, name)
-        if key in self._cache: return self._cache[key]
-        m = self.model
-        s, t = ('a', 'b') if direction == 'A2B' else ('b', 'a')
-        g_st, g_ts = (m.gen_a2b, m.gen_b2a) if direction == 'A2B' else (m.gen_b2a, m.gen_a2b)
-        if name == 'x': out = _to_input(self.files[i], m.config.img_size).to(m.device)
-        else:
-            x = self._pass(i, direction, 'x')
-            with evaluating(m):
-                if name == 'translation': out = g_st(x)                               # (image, cam_logit, heatmap)
-                elif name == 'cycle': out = g_ts(self._pass(i, direction, 'translation')[0])
-                elif name == 'identity': out = g_ts(x)
-                else:                                                                  # 'D global, real' etc.
-                    scale, real = ('global' if 'global' in name else 'local'), name.endswith('real')
-                    img = x if real else self._pass(i, direction, 'translation')[0]
-                    out = (None, *getattr(m, f'disc_{scale}_{s if real else t}')(img)[1:])   # (None, cam_logit, heatmap)
-        self._cache[key] = out
-        return out
+    def _input(self, i: int) -> torch.Tensor:
+        if ('input', i) not in self._cache:
+            self._cache['input', i] = _to_input(self.files[i], self.model.config.img_size).to(self.model.device)
+        return self._cache['input', i]
+
+    def _pass(self, i: int, direction: str, view: str):
+        "The forward pass of `view` for image `i`: (image or None, cam_logit, heatmap), computed on first use and cached."
+        key = (i, direction, view)
+        if key not in self._cache:
+            v, (s, t) = VIEWS[view], (('a', 'b') if direction == 'A2B' else ('b', 'a'))
+            seen = self._input(i) if v.reads == 'input' else self._pass(i, direction, 'generator CAM')[0]
+            with evaluating(self.model): out = getattr(self.model, v.net.format(s=s, t=t))(seen)
+            self._cache[key] = (None, *out[1:]) if v.net.startswith('disc') else out   # a critic's first output is logits
+        return self._cache[key]
 
     def redraw(self, change=None):
         "Draw the current selection into the image widget (in place); only the passes this view needs are run."
         t0 = time.perf_counter()
-        i, d, v = self.index.value, self.direction.value, self.view.value
-        x, (fake, g_cam, g_hm) = self._pass(i, d, 'x'), self._pass(i, d, 'translation')
-        if v == 'generator CAM': seen, out, cam, hm = x, fake, g_cam, g_hm
-        elif v in ('cycle', 'identity'):
-            out, cam, hm = self._pass(i, d, v); seen = fake if v == 'cycle' else x
-        else:
-            _, cam, hm = self._pass(i, d, v); seen, out = (x if v.endswith('real') else fake), fake
-        panels = [to_hwc(x[0]), to_hwc(out[0]), overlay_heatmap(seen[0], hm[0], self.opacity.value, self.cmap.value)]
+        i, d, name = self.index.value, self.direction.value, self.view.value
+        v, x = VIEWS[name], self._input(i)
+        fake = self._pass(i, d, 'generator CAM')[0]
+        out, cam, hm = self._pass(i, d, name)
+        seen = x if v.reads == 'input' else fake
+        panels = [to_hwc(x[0]), to_hwc((fake if out is None else out)[0]),
+                  overlay_heatmap(seen[0], hm[0], self.opacity.value, self.cmap.value)]
         self.image.value = _png(panels, self.size)
         self.redraws += 1
         eta = torch.sigmoid(cam[0].float()).tolist()
-        who = 'critic, P(real)' if v.startswith('D ') else 'generator, P(source domain)'
-        name = Path(self.files[i]).name if isinstance(self.files[i], (str, Path)) else f'#{i}'
-        self.info.value = (f'<b>redraw {self.redraws}</b>: image {i} ({name}), {d}, {v} — {VIEWS[v]}.<br>'
-                           f'Panels: input | {"translation" if v.startswith(("D ", "generator")) else v} | heatmap. '
-                           f'η ({who}): GAP {eta[0]:.2f}, GMP {eta[1]:.2f}. '
+        who = ('critic: σ of η_D, trained toward 1 on real images and 0 on translations' if v.net.startswith('disc')
+               else 'generator: P(source domain)')
+        file = Path(self.files[i]).name if isinstance(self.files[i], (str, Path)) else f'#{i}'
+        self.info.value = (f'<b>redraw {self.redraws}</b>: image {i} ({file}), {d}, {name}: {v.about}.<br>'
+                           f'Panels: input | {v.panel} | heatmap. η ({who}): GAP {eta[0]:.2f}, GMP {eta[1]:.2f}. '
                            f'<span style="color:gray">{1000 * (time.perf_counter() - t0):.0f} ms</span>')
 
 # %% ../nbs/10_widgets.ipynb #fe95b451
@@ -181,7 +183,7 @@ def forced_rho(model: torch.nn.Module, layers: list[str], value: float | None):
         with torch.no_grad():
             for n, r in saved.items(): mods[n].rho.copy_(r)
 
-class AdaLINExplorer:
+class AdaLINExplorer(WidgetView):
     "ρ per layer, and the live effect of forcing chosen layers to LN (ρ=0) or IN (ρ=1)."
     def __init__(self, model=None, images=None, size: int = 160):
         self.model, self.files, self.size = as_model(model), as_images(images), size
@@ -196,8 +198,6 @@ class AdaLINExplorer:
                               self.image, self.info])
         self._new_generator()
 
-    def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
-
     @property
     def generator(self): return self.model.nets['gen_a2b' if self.direction.value == 'A2B' else 'gen_b2a']
 
@@ -209,8 +209,7 @@ class AdaLINExplorer:
         self.layers.observe(self.redraw, names='value')
         fig, ax = plt.subplots(figsize=(max(4, .5 * len(names)), 2.6))
         plot_rho(self.generator, ax=ax, title=f'ρ per layer of gen_{self.direction.value.lower()} (1 = IN, 0 = LN)')
-        buf = io.BytesIO(); fig.tight_layout(); fig.savefig(buf, format='png', dpi=80); plt.close(fig)
-        self.chart.value = buf.getvalue()
+        self.chart.value = _fig_png(fig)
         self.redraw()
 
     def redraw(self, change=None):
@@ -229,7 +228,7 @@ class AdaLINExplorer:
 # %% ../nbs/10_widgets.ipynb #56dedef7
 MAX_UPLOAD_BYTES = 25_000_000
 
-class SelfieUpload:
+class SelfieUpload(WidgetView):
     "Upload a photo, translate it, see the translation and its attention map."
     def __init__(self, model=None, size: int = 192):
         self.model, self.size = as_model(model), size
@@ -240,8 +239,6 @@ class SelfieUpload:
         self.direction.observe(lambda _: self._last and self.process(*self._last), names='value')
         self._last = None
         self.widget = W.VBox([W.HBox([self.upload, self.direction]), self.image, self.message])
-
-    def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
     def _on_upload(self, change):
         for f in change['new']: self.process(bytes(f['content']), f['name'])
@@ -271,7 +268,7 @@ class SelfieUpload:
         return True
 
 # %% ../nbs/10_widgets.ipynb #d2805774
-class LiveTrainingView(Callback):
+class LiveTrainingView(Callback, WidgetView):
     "Progress, loss curves and the latest A2B/B2A sample grids, refreshed in place in a notebook."
     def __init__(self, every: int = 10,  # refresh the text every N iterations
                  keys=('d/total', 'g/cycle_a', 'g/identity_a', 'g/cam_a', 'g/cam_b')):  # losses to plot
@@ -280,8 +277,6 @@ class LiveTrainingView(Callback):
         self.text, self.curves, self.a2b, self.b2a = W.HTML(), W.Image(format='png'), W.Image(format='png'), W.Image(format='png')
         self.widget = W.VBox([W.HBox([self.bar, self.text]), self.curves, W.HBox([self.a2b, self.b2a])])
         self.records = []
-
-    def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
     def on_fit_start(self, t):
         self.bar.max, self.bar.value = t.config.iteration, t.step
@@ -303,8 +298,7 @@ class LiveTrainingView(Callback):
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(6, 2.6))
         plot_losses(self.records, self.keys, smooth=max(1, min(20, len(self.records) // 10)), ax=ax)
-        buf = io.BytesIO(); fig.tight_layout(); fig.savefig(buf, format='png', dpi=80); plt.close(fig)
-        self.curves.value = buf.getvalue()
+        self.curves.value = _fig_png(fig)
         for w, name in ((self.a2b, 'A2B'), (self.b2a, 'B2A')):
             path = getattr(t, 'last_samples', {}).get(name)
             if path is not None: w.value = Path(path).read_bytes()

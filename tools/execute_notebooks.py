@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Execute notebooks in place on the CPU and keep their outputs, so each one shows its pictures without being run.
+Cells flagged with any of --skip (default: cuda) are left unrun, with no output. Seeds are fixed in the notebooks;
+MPLBACKEND and the thread count are fixed here. Then `nbdev_clean` tidies the metadata.
+
+    python tools/execute_notebooks.py                 # every notebook in nbs/ (index excepted), 2 at a time
+    python tools/execute_notebooks.py nbs/01_norms.ipynb nbs/08_train.ipynb"""
+import argparse, os, re, subprocess, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def execute(path: str, skip: list[str], timeout: int) -> tuple[str, float, int]:
+    import nbformat
+    from nbclient import NotebookClient
+    t0, path = time.perf_counter(), Path(path)
+    nb = nbformat.read(path, as_version=4)
+    flagged = re.compile(r'^#\|\s*(' + '|'.join(map(re.escape, skip)) + r')\s*$', re.M) if skip else None
+    held = []
+    for cell in nb.cells:
+        if cell.cell_type == 'code' and flagged and flagged.search(cell.source):
+            held.append(cell); cell.cell_type = 'raw'                # nbclient runs code cells only
+    NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}).execute()
+    for cell in held:
+        cell.cell_type = 'code'; cell.outputs = []; cell.execution_count = None
+    nbformat.write(nb, path)
+    return str(path), time.perf_counter() - t0, len(held)
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('notebooks', nargs='*', help='default: every notebook in nbs/ but index')
+    ap.add_argument('--skip', nargs='*', default=['cuda'], help='flags of cells not to run (the GPU cells)')
+    ap.add_argument('--timeout', type=int, default=1800, help='seconds per cell')
+    ap.add_argument('--workers', type=int, default=2)
+    a = ap.parse_args()
+    paths = a.notebooks or [str(p) for p in sorted((ROOT / 'nbs').glob('*.ipynb')) if p.stem != 'index']
+    os.environ.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(a.workers) as pool:
+        jobs = [pool.submit(execute, p, a.skip, a.timeout) for p in sorted(paths, key=lambda p: 'tutorial' not in p)]
+        for job in jobs:
+            p, sec, n = job.result()
+            print(f'{sec:7.1f} s  {Path(p).name}' + (f' ({n} flagged cell(s) not run)' if n else ''), flush=True)
+    subprocess.run(['nbdev_clean'], cwd=ROOT, check=True)
+    print(f'executed {len(paths)} notebook(s) in {time.perf_counter() - t0:.0f} s')
+    sys.exit(0)
