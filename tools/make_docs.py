@@ -38,6 +38,7 @@ th, td { border: 1px solid #d0d7de; padding: 4px 8px; }
 math[display="block"] { display: block; margin: 12px 0; padding: 4px 0; overflow-x: auto; overflow-y: hidden; }
 .jp-OutputArea-output pre { background: #fff; border-left: 3px solid #d0d7de; }
 .jp-InputPrompt, .jp-OutputPrompt { display: none; }
+.widget-note { color: #57606a; font-style: italic; border-left: 3px solid #d0d7de; padding-left: 8px; }
 """
 
 
@@ -52,8 +53,22 @@ def _math_to_mathml(text: str) -> str:
     return ''.join(p if i % 2 else MATH.sub(one, p) for i, p in enumerate(parts))
 
 
+WIDGET = 'application/vnd.jupyter.widget-view+json'
+WIDGET_NOTE = '<p class="widget-note">An interactive widget appears here when the notebook runs.</p>'
+
+
+def _static(output):
+    "A live widget output as something a static page can show: its text (a progress bar's, say), or a note."
+    data = output.get('data', {})
+    if WIDGET not in data: return output
+    text = data.get('text/plain', '')
+    data.pop(WIDGET)
+    if not text or re.match(r'^\w+\(', text): data.clear(); data['text/html'] = WIDGET_NOTE
+    return output
+
+
 def _prepare(nb):
-    "Drop hidden cells and directive lines; turn markdown math into MathML."
+    "Drop hidden cells and directive lines; live widgets become text or a note; markdown math becomes MathML."
     cells = []
     for cell in nb.cells:
         src = cell.source
@@ -61,10 +76,12 @@ def _prepare(nb):
             if re.search(r'^#\|\s*hide\s*$', src, re.M): continue
             cell.source = '\n'.join(l for l in src.splitlines() if not l.lstrip().startswith('#|')).strip('\n')
             if not cell.source and not cell.get('outputs'): continue
+            cell.outputs = [_static(o) for o in cell.get('outputs', [])]
         elif cell.cell_type == 'markdown':
             cell.source = _math_to_mathml(src)
         cells.append(cell)
     nb.cells = cells
+    nb.metadata.pop('widgets', None)                      # saved widget state: nothing on a static page reads it
     return nb
 
 
@@ -78,7 +95,7 @@ def _title(nb, fallback: str) -> str:
 
 def _page(title: str, body: str, nav: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
             f'<title>{html.escape(title)} · ugatit_nb</title><link rel="stylesheet" href="style.css"></head>\n'
             f'<body><nav>{nav}</nav><main>{body}</main></body></html>\n')
 
