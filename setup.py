@@ -49,9 +49,10 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['ugatit_nb', 'ugatit_nb.*']),
     include_package_data=True,
+    package_data={'ugatit_nb': ['weights/*.pt']},   # the faces2anime judge (ugatit_nb.evaluate)
     cmdclass={'build_py': build_py_with_dataset},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'tensorboard': ['tensorboard']},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

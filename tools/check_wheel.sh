@@ -23,7 +23,14 @@ for req in md.requires('ugatit_nb'):                      # every runtime requir
 from ugatit_nb.data import embedded_dataset, load_split
 ds = load_split(embedded_dataset(), 'testA', 64, train=False)
 assert len(ds) == 50 and ds[0].shape == (3, 64, 64)
+from ugatit_nb.evaluate import load_judge, judge_weights_path
+assert judge_weights_path().is_relative_to(Path(sys.argv[1]).resolve()) and load_judge()   # the judge ships
+from ugatit_nb.train import UGATIT
+from ugatit_nb.config import tiny_config
+UGATIT(tiny_config(device='cpu')).save_checkpoint('untrained.pt')
 print('wheel OK:', ugatit_nb.__file__, 'dataset:', embedded_dataset())
 PY
+"$tmp/venv/bin/ugatit_nb_eval" untrained.pt --json "$tmp/eval.json" >/dev/null
+test -s "$tmp/eval.json"
 "$tmp/venv/bin/ugatit_nb_demo" --out "$tmp/demo.png"
 test -s "$tmp/demo.png"

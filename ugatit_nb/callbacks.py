@@ -5,6 +5,8 @@
 # %% ../nbs/07b_callbacks.ipynb #ea561ecd
 from __future__ import annotations
 import json, time
+from pathlib import Path
+import numpy as np
 import torch
 import torch.nn as nn
 from PIL import Image
@@ -13,7 +15,7 @@ from .viz import image_grid, overlay_heatmap, read_log, save_png
 
 # %% auto #0
 __all__ = ['SAMPLE_ROWS', 'Callback', 'lr_at', 'LinearDecayLR', 'LossLog', 'Progress', 'Checkpoints', 'translation_rows',
-           'SampleGrids', 'show_sample_grids', 'default_callbacks']
+           'SampleGrids', 'show_sample_grids', 'default_callbacks', 'TensorBoard']
 
 # %% ../nbs/07b_callbacks.ipynb #69d2bc6e
 class Callback:
@@ -114,6 +116,33 @@ def show_sample_grids(t, size: float = 3.5):
     plt.tight_layout(); plt.show()
 
 # %% ../nbs/07b_callbacks.ipynb #eddc5650
-def default_callbacks(show: bool = False) -> list[Callback]:
+def default_callbacks(show: bool = False,  # also draw the sample grids in the notebook
+                      eval_freq: int = 0) -> list[Callback]:  # every N iterations `Evaluate` (11_evaluate); 0 = never
     "The callbacks `fit` uses unless given others."
-    return [LinearDecayLR(), Progress(), LossLog(), SampleGrids(show), Checkpoints()]
+    cbs = [LinearDecayLR(), Progress(), LossLog(), SampleGrids(show), Checkpoints()]
+    if eval_freq:                                 # before the log, which writes the numbers it adds
+        from ugatit_nb.evaluate import Evaluate   # imported here: evaluate builds on this module
+        cbs.insert(2, Evaluate(eval_freq))
+    return cbs
+
+# %% ../nbs/07b_callbacks.ipynb #0b1be4b6
+class TensorBoard(Callback):
+    "Losses, `eval/…` metrics and sample grids as TensorBoard scalars and images (needs the `tensorboard` package)."
+    def __init__(self, log_dir: str | Path | None = None,  # default: <result>/tensorboard
+                 every: int = 10):  # write the losses every N iterations
+        self.log_dir, self.every = log_dir, every
+    def on_fit_start(self, t):
+        try: from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:
+            raise ImportError('the TensorBoard callback needs the tensorboard package: '
+                              'pip install tensorboard (or pip install "ugatit_nb[tensorboard]")') from e
+        self.writer = SummaryWriter(str(self.log_dir or t.result_root / 'tensorboard'), purge_step=t.step + 1)
+        self.shown = {}
+    def after_step(self, t, losses):
+        for k, v in losses.items():
+            if k.startswith('eval/') or t.step % self.every == 0: self.writer.add_scalar(k, v, t.step)
+        for name, path in t.last_samples.items():
+            if self.shown.get(name) != path:
+                self.writer.add_image(f'samples/{name}', np.asarray(Image.open(path)), t.step, dataformats='HWC')
+                self.shown[name] = path
+    def on_fit_end(self, t): self.writer.close()

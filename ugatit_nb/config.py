@@ -44,6 +44,7 @@ class UGATITConfig:
     channels_last: bool = False   # NHWC memory format (faster convolutions on tensor-core GPUs)
     keep_ckpts: int = 3           # checkpoints kept on disk (oldest deleted first)
     sample_n: int = 4             # test images per direction in a sample grid
+    eval_freq: int = 0            # every N iterations: judge, KID and attention scores into the log (0 = never)
     fold_norms: bool = True       # LIN/AdaLIN as one per-channel multiply-add (less memory and time; same math)
     detach_d_fakes: bool = True   # D step: make fakes without a graph (the release keeps one: same numbers, more memory)
     freeze_d_in_g_step: bool = True  # G step: no gradients for D's weights (the release computes and discards them)

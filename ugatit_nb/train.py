@@ -246,7 +246,7 @@ def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, sho
         split = lambda s: load_split(self.dataset_root, s, c.img_size, train=True)
         batches = UnpairedBatches(split('trainA'), split('trainB'), c.batch_size, c.seed, c.num_workers,
                                   start_step=self.step, pin_memory=self.device.type == 'cuda')
-    cbs = default_callbacks(show) if callbacks is None else callbacks
+    cbs = default_callbacks(show, c.eval_freq) if callbacks is None else callbacks
     self.stop_requested, self.last_checkpoint = False, latest_checkpoint(self.ckpt_dir)
     def on_sigint(sig, frame):
         if self.stop_requested: raise KeyboardInterrupt          # second Ctrl-C: stop now

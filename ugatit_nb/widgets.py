@@ -296,8 +296,13 @@ class LiveTrainingView(Callback, WidgetView):
 
     def refresh(self, t):
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 2.6))
-        plot_losses(self.records, self.keys, smooth=max(1, min(20, len(self.records) // 10)), ax=ax)
+        evals = [r for r in self.records if 'eval/A2B/success' in r]      # from `Evaluate` (eval_freq), if it runs
+        fig, axs = plt.subplots(1, 2 if evals else 1, figsize=(10 if evals else 6, 2.6), squeeze=False)
+        plot_losses(self.records, self.keys, smooth=max(1, min(20, len(self.records) // 10)), ax=axs[0, 0])
+        if evals:
+            for k in ('eval/A2B/success', 'eval/B2A/success', 'eval/A2B/neither', 'eval/B2A/neither'):
+                axs[0, 1].plot([r['step'] for r in evals], [100 * r[k] for r in evals], marker='.', label=k[5:])
+            axs[0, 1].set(xlabel='iteration', ylabel='% of test images', ylim=(-2, 102)); axs[0, 1].legend(fontsize=7)
         self.curves.value = _fig_png(fig)
         for w, name in ((self.a2b, 'A2B'), (self.b2a, 'B2A')):
             path = getattr(t, 'last_samples', {}).get(name)
