@@ -9,7 +9,7 @@ import torch
 from release_reference import release_networks, release_optimizers, release_train_step
 from ugatit_nb.official import to_official
 from ugatit_nb.callbacks import Checkpoints, LinearDecayLR
-from ugatit_nb.checkpoint import latest_checkpoint, read_checkpoint
+from ugatit_nb.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
 from ugatit_nb.train import RELEASE_NAME, UGATIT, UGATITConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def test_interrupted_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypat
         real_save(obj, f, *a, **k); f.seek(f.tell() // 2); f.truncate(); raise OSError('disk yanked')
     monkeypatch.setattr(torch, 'save', dies_half_way)
     m.step = 3
-    with pytest.raises(OSError, match='disk yanked'):
+    with pytest.raises(CheckpointError, match='could not write the checkpoint .disk yanked.'):
         m.save_checkpoint()
     monkeypatch.undo()
     assert latest_checkpoint(m.result_root / 'checkpoints') == good       # the half-written file is not a checkpoint
@@ -87,6 +87,9 @@ def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
     assert out.returncode == 0, out.stderr
     assert len(list((root / 'test' / 'A2B').glob('*_A2B.png'))) == 50
     out = subprocess.run(base + ['--ch', '4', '--phase', 'test'], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and 'testing' in out.stdout, out.stderr          # the test phase builds what the checkpoint holds
+    out = subprocess.run(base + ['--ch', '4', '--iteration', '6', '--resume', 'True'], capture_output=True, text=True,
+                         env=env, timeout=300)
     assert out.returncode != 0 and 'different networks: ch=8 (this run: 4)' in out.stderr
 
 

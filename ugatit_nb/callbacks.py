@@ -4,18 +4,18 @@
 
 # %% ../nbs/07b_callbacks.ipynb #ea561ecd
 from __future__ import annotations
-import json, time
+import json, os, time
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from PIL import Image
-from .data import find_images, load_rgb, test_transform
+from .data import BadImage, load_split
 from .viz import image_grid, overlay_heatmap, read_log, save_png
 
 # %% auto #0
 __all__ = ['SAMPLE_ROWS', 'Callback', 'lr_at', 'LinearDecayLR', 'LossLog', 'Progress', 'Checkpoints', 'translation_rows',
-           'SampleGrids', 'show_sample_grids', 'default_callbacks', 'TensorBoard']
+           'sample_images', 'with_row_names', 'SampleGrids', 'show_sample_grids', 'default_callbacks', 'TensorBoard']
 
 # %% ../nbs/07b_callbacks.ipynb #69d2bc6e
 class Callback:
@@ -46,14 +46,21 @@ class LossLog(Callback):
     def on_fit_start(self, t):
         self.path = t.result_root / 'log.jsonl'
         kept = [r for r in read_log(self.path) if r['step'] <= t.step] if self.path.exists() else []
-        self.path.write_text(''.join(json.dumps(r) + '\n' for r in kept))
-        self.f, self.t0 = open(self.path, 'a'), time.perf_counter()
+        self._write(lambda: self.path.write_text(''.join(json.dumps(r) + '\n' for r in kept)), t)
+        self.f, self.t0 = open(self.path, 'a', buffering=1), time.perf_counter()   # line-buffered: whole lines reach the file
     def after_step(self, t, losses):
         now = time.perf_counter()
         rec = {'step': t.step, 'lr': t.opt_g.param_groups[0]['lr'], 'sec': round(now - self.t0, 4), **losses}
-        self.f.write(json.dumps(rec) + '\n'); self.t0 = now
-        if t.step % t.config.print_freq == 0: self.f.flush()
-    def on_fit_end(self, t): self.f.close()
+        self._write(lambda: self.f.write(json.dumps(rec) + '\n'), t); self.t0 = now
+        if t.step % t.config.save_freq == 0 or t.step == t.config.iteration or t.stop_requested:
+            self._write(lambda: os.fsync(self.f.fileno()), t)   # on disk before the checkpoint that follows
+    def on_fit_end(self, t):
+        if getattr(self, 'f', None): self.f.close()
+    def _write(self, write, t):
+        try: write()
+        except OSError as e:
+            raise OSError(e.errno, f'{self.path}: could not write the training log ({e.strerror or e}); '
+                                   f'the lines up to iteration {t.step - 1} are on disk') from e
 
 class Progress(Callback):
     "A tqdm bar (terminal or notebook) with the main losses."
@@ -91,28 +98,42 @@ def translation_rows(gen_st: nn.Module,  # the translating generator, s → t
         cols.append([real[i], ov(real, hm_same), same[i], ov(real, hm_fake), fake[i], ov(fake, hm_cyc), cyc[i]])
     return [list(r) for r in zip(*cols)]          # rows of images
 
+def sample_images(root: Path, domain: str, n: int, size: int) -> torch.Tensor:
+    "The first `n` usable images of test<domain> (else train<domain>); bad files are skipped with a warning naming them."
+    for split in (f'test{domain}', f'train{domain}'):
+        try: ds = load_split(root, split, size, train=False)
+        except (FileNotFoundError, BadImage): continue            # no such split, or nothing usable in it
+        return torch.stack([ds[i] for i in range(min(n, len(ds)))])
+    raise BadImage(f'{root}: no usable image in test{domain}/ or train{domain}/ for the sample grids')
+
+def with_row_names(grid: np.ndarray, names, width: int = 96) -> np.ndarray:
+    "A grid of equal rows with a white band on the left that names each row."
+    from PIL import ImageDraw
+    h = grid.shape[0]; row_h = (h + 2) / len(names)
+    band = Image.new('RGB', (width, h), (255, 255, 255)); draw = ImageDraw.Draw(band)
+    for i, name in enumerate(names):
+        draw.text((4, int(i * row_h + row_h / 2) - 5), name, fill=(0, 0, 0))
+    return np.concatenate([np.asarray(band, np.float32) / 255, grid], 1)
+
 class SampleGrids(Callback):
     "Every `print_freq` iterations: A2B and B2A grids of fixed test images, saved as PNG (and shown in a notebook)."
     def __init__(self, show: bool = False): self.show = show
     def on_fit_start(self, t):
-        root, n, s = t.dataset_root, t.config.sample_n, t.config.img_size
-        files = {d: (find_images(root / f'test{d}') or find_images(root / f'train{d}'))[:n] for d in 'AB'}   # no test split: train
-        self.real = {d: torch.stack([test_transform(load_rgb(f), s) for f in files[d]]) for d in 'AB'}
+        self.real = {d: sample_images(t.dataset_root, d, t.config.sample_n, t.config.img_size) for d in 'AB'}
     def after_step(self, t, losses):
         if t.step % t.config.print_freq and t.step != t.config.iteration: return
         for name, g_st, g_ts, real in (('A2B', t.gen_a2b, t.gen_b2a, self.real['A']), ('B2A', t.gen_b2a, t.gen_a2b, self.real['B'])):
             path = t.result_root / 'samples' / f'{name}_{t.step:07d}.png'
-            t.last_samples[name] = save_png(image_grid(translation_rows(g_st, g_ts, real.to(t.device))), path)
+            grid = with_row_names(image_grid(translation_rows(g_st, g_ts, real.to(t.device))), SAMPLE_ROWS)
+            t.last_samples[name] = save_png(grid, path)
         if self.show: show_sample_grids(t)
 
 def show_sample_grids(t, size: float = 3.5):
-    "Draw the latest A2B and B2A sample grids side by side, row names on the left."
+    "Draw the latest A2B and B2A sample grids side by side."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(2 * size, size * 1.1))
-    for ax, name in zip(axs, ('A2B', 'B2A')):
-        ax.imshow(Image.open(t.last_samples[name])); ax.set_title(f'{name}, iteration {t.step}', fontsize=9)
-        h = ax.get_ylim()[0] / len(SAMPLE_ROWS)
-        ax.set_yticks([h * (i + .5) for i in range(len(SAMPLE_ROWS))], SAMPLE_ROWS, fontsize=7); ax.set_xticks([])
+    for ax, name in zip(axs, ('A2B', 'B2A')):                     # the PNGs carry their row names
+        ax.imshow(Image.open(t.last_samples[name])); ax.set_title(f'{name}, iteration {t.step}', fontsize=9); ax.axis('off')
     plt.tight_layout(); plt.show()
 
 # %% ../nbs/07b_callbacks.ipynb #eddc5650

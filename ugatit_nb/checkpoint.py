@@ -4,13 +4,14 @@
 
 # %% ../nbs/07a_checkpoint.ipynb #1a50aa5b
 from __future__ import annotations
-import os, random
+import os, random, shutil, zipfile
 from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'read_checkpoint', 'checkpoint_path',
-           'latest_checkpoint', 'rotate_checkpoints', 'rng_state', 'set_rng_state']
+__all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'verify_checkpoint', 'read_checkpoint',
+           'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes', 'RunExists',
+           'claim_result_folder', 'rotate_checkpoints', 'rng_state', 'set_rng_state']
 
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
@@ -22,22 +23,43 @@ class CheckpointError(ValueError):
 # %% ../nbs/07a_checkpoint.ipynb #720ad9b2
 def atomic_save(obj, path: str | Path) -> Path:
     "torch.save to a temporary file beside `path`, fsync, then rename over `path` (all or nothing)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
     tmp = path.with_name(path.name + '.tmp')
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, 'wb') as f:
             torch.save(obj, f); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)          # the rename itself reaches the disk too
+        try: os.fsync(dir_fd)
+        finally: os.close(dir_fd)
+    except OSError as e:                                    # disk full, no permission …: one line, nothing lost
+        raise CheckpointError(f'{path}: could not write the checkpoint ({e.strerror or e}); '
+                              'the checkpoints written before are untouched') from e
     finally:
         if tmp.exists(): tmp.unlink()
     return path
 
 # %% ../nbs/07a_checkpoint.ipynb #47f6b6d8
+def verify_checkpoint(path: str | Path) -> Path:
+    "Check every CRC of a checkpoint (torch's zip format); `CheckpointError` naming the file if one fails."
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        with open(path, 'rb') as f: head = f.read(4)
+        if head.startswith(b'PK'): raise CheckpointError(f'{path}: truncated checkpoint (the zip archive is incomplete)')
+        return path                                     # torch's legacy format: nothing to verify
+    try:
+        with zipfile.ZipFile(path) as z: bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e: raise CheckpointError(f'{path}: damaged checkpoint ({e})') from e
+    if bad is not None: raise CheckpointError(f'{path}: damaged checkpoint ({bad} fails its CRC check)')
+    return path
+
 def read_checkpoint(path: str | Path,  # a checkpoint file
                     release_ok: bool = False):  # also accept a reference-release checkpoint (returned as loaded)
     "Load a `ugatit_nb` checkpoint (or, if `release_ok`, a reference-release one), tensors only; else `CheckpointError`."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f'{path}: no such checkpoint file')
+    verify_checkpoint(path)
     try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise CheckpointError(f'{path}: not a readable checkpoint (corrupt or truncated?): {e}') from e
     if isinstance(state, dict) and set(RELEASE_NAMES) <= set(state):
@@ -56,6 +78,43 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
     "The newest complete checkpoint in `folder` (temporary files of interrupted writes are ignored)."
     found = sorted(Path(folder).glob('ckpt_*.pt'))
     return found[-1] if found else None
+
+def newest_intact_checkpoint(folder: str | Path) -> tuple[Path | None, list[str]]:
+    "The newest checkpoint in `folder` that passes `verify_checkpoint`; damaged newer ones are renamed `….damaged`."
+    notes = []
+    for p in sorted(Path(folder).glob('ckpt_*.pt'), reverse=True):
+        try: return verify_checkpoint(p), notes
+        except CheckpointError as e:
+            aside = p.with_name(p.name + '.damaged')         # kept for a look, out of the rotation's way
+            p.rename(aside); notes.append(f'{e}; set aside as {aside.name}, using an older one')
+    return None, notes
+
+def remove_partial_writes(folder: str | Path) -> list[Path]:
+    "Delete the temporary files of checkpoint writes that never finished (a killed process leaves them)."
+    partial = sorted(Path(folder).glob('ckpt_*.pt.tmp'))
+    for p in partial: p.unlink()
+    return partial
+
+class RunExists(FileExistsError):
+    "A fresh run was asked for in a result folder that holds another run."
+
+def claim_result_folder(root: Path,  # <result_dir>/<dataset>: checkpoints/, log.jsonl, samples/
+                        fresh: bool,  # the run starts at iteration 0
+                        overwrite: bool = False) -> list[str]:  # delete another run found there, instead of refusing
+    "Make `root` one run's: another run's checkpoints or log are refused unless resuming or overwriting; returns notes."
+    root = Path(root)
+    notes = [f'removed {p.name}: a checkpoint write that was interrupted' for p in remove_partial_writes(root / 'checkpoints')]
+    log = root / 'log.jsonl'
+    theirs = sorted((root / 'checkpoints').glob('ckpt_*.pt')) + ([log] if log.exists() and log.stat().st_size else [])
+    if theirs and fresh:
+        if not overwrite:
+            raise RunExists(f'{root} holds another run ({", ".join(p.name for p in theirs[-2:])}): pass --resume True to '
+                            'continue it, --overwrite True to start again there (its checkpoints, log and samples are '
+                            'deleted), or choose another --result_dir')
+        for p in theirs: p.unlink()
+        shutil.rmtree(root / 'samples', ignore_errors=True)
+        notes.append(f'overwrite: deleted the earlier run in {root} ({len(theirs)} file(s) and its samples)')
+    return notes
 
 def rotate_checkpoints(folder: str | Path, keep: int) -> list[Path]:
     "Delete all but the newest `keep` checkpoints in `folder`; returns the deleted paths."

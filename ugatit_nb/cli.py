@@ -4,19 +4,23 @@
 
 # %% ../nbs/90_cli.ipynb #7961c61b
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, difflib, json, sys, time, warnings
 from dataclasses import fields, replace
 from pathlib import Path
 import torch
-from .checkpoint import CheckpointError, latest_checkpoint
-from .data import embedded_dataset, find_images, load_rgb, resolve_dataset, test_transform
+from .checkpoint import CheckpointError, newest_intact_checkpoint, read_checkpoint
+from .callbacks import lr_at
+from .config import AMPS, PHASES, check_config
+from fastcore.docments import docments
+from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load_rgb, resolve_dataset, test_transform
 from .generator import Generator
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
 from .viz import show_images, show_heatmap, image_grid, overlay_heatmap, save_png
 from .evaluate import evaluate, format_table, inception_features
 
 # %% auto #0
-__all__ = ['translate', 'run', 'config_parser', 'parse_config', 'train_cli', 'translate_figure', 'demo', 'eval_cli']
+__all__ = ['PRESETS', 'ERRORS', 'translate', 'printable', 'say', 'run', 'config_parser', 'parse_config', 'train_cli',
+           'translate_figure', 'demo', 'eval_cli']
 
 # %% ../nbs/90_cli.ipynb #2df204df
 @torch.no_grad()
@@ -30,31 +34,58 @@ def translate(model: UGATIT,  # a trained model
     files = [src] if src.is_file() else find_images(src) if src.is_dir() else []
     if not files: raise FileNotFoundError(f'{src}: no image file or folder of images to translate')
     gen = model.gen_a2b if direction == 'A2B' else model.gen_b2a
-    written = []
+    written, bad = [], []
     for f in files:
-        x = test_transform(load_rgb(f), model.config.img_size)[None].to(model.device)
+        try: img = load_rgb(f)
+        except BadImage as e: bad.append(str(e)); continue     # skipped and named below, never a traceback
+        x = test_transform(img, model.config.img_size)[None].to(model.device)
         with model._autocast(): fake, _, heatmap = gen(x)
         written.append(save_png(image_grid([[fake[0].float()]], 0), dest / f'{f.stem}_{direction}.png'))
         save_png(overlay_heatmap(x[0], heatmap[0].float()), dest / f'{f.stem}_{direction}_cam.png')
+    if bad: warnings.warn(f'{src}: skipped {len(bad)} bad file(s):\n  ' + '\n  '.join(bad), BadImageWarning, stacklevel=2)
+    if not written: raise BadImage(f'{src}: no usable image to translate')
     return written
 
 # %% ../nbs/90_cli.ipynb #57b7244d
+def printable(text) -> str:
+    "`text` safe to print whatever the terminal's encoding: undecodable bytes of file names as \\xNN escapes."
+    return str(text).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+
+def say(*parts): print(printable(' '.join(map(str, parts))), flush=True)
+
+def _resume(model: UGATIT, config: UGATITConfig) -> None:
+    "Load the newest intact checkpoint of the run (saying which, and what the new --iteration means), if there is one."
+    ckpt, notes = newest_intact_checkpoint(model.ckpt_dir)
+    for note in notes: say(note)
+    if ckpt is None: say(f'no checkpoint in {model.ckpt_dir}: starting from scratch'); return
+    before = read_checkpoint(ckpt)['config'].get('iteration', config.iteration)
+    model.load_checkpoint(ckpt); say(f'resumed from {ckpt} (iteration {model.step})')
+    if model.step >= config.iteration:
+        say(f'nothing to train: the run is at iteration {model.step} and --iteration is {config.iteration}; '
+            'raise --iteration to train further')
+    elif before != config.iteration and config.decay_flag:
+        say(f'note: the learning-rate schedule now follows --iteration {config.iteration} (the run was started with '
+            f'{before}): lr of the next iteration is {lr_at(model.step + 1, config):.3g}, it was to be '
+            f'{lr_at(model.step + 1, replace(config, iteration=before)):.3g}')
+
 def run(config: UGATITConfig, show: bool = False) -> UGATIT:
     "Train (or, with phase='test', translate the test splits) as `config` says; returns the model."
-    if config.phase not in ('train', 'test'): raise ValueError(f"phase must be 'train' or 'test', got {config.phase!r}")
+    check_config(config)
+    if config.phase == 'test':                          # the networks the checkpoint was trained with
+        root = resolve_dataset(config.dataset)
+        ckpt_dir = Path(config.result_dir) / root.name / 'checkpoints'
+        ckpt, notes = newest_intact_checkpoint(ckpt_dir)
+        for note in notes: say(note)
+        if ckpt is None: raise FileNotFoundError(f'{ckpt_dir}: no checkpoint to test')
+        model = UGATIT.from_checkpoint(ckpt, config.device).bind_run(root)
+        say(f'testing {ckpt} (iteration {model.step})')
+        for d, direction in (('A', 'A2B'), ('B', 'B2A')):
+            out = translate(model, root / f'test{d}', model.result_root / 'test' / direction, direction)
+            say(f'wrote {len(out)} {direction} translations to {out[0].parent}')
+        return model
     model = UGATIT(config).bind_run()
-    ckpt = latest_checkpoint(model.ckpt_dir)
-    if config.resume or config.phase == 'test':
-        if ckpt is None:
-            if config.phase == 'test': raise FileNotFoundError(f'{model.ckpt_dir}: no checkpoint to test')
-            print(f'no checkpoint in {model.ckpt_dir}: starting from scratch')
-        else:
-            model.load_checkpoint(ckpt); print(f'resumed from {ckpt} (iteration {model.step})')
-    if config.phase == 'train': return model.fit(show=show)
-    for d, direction in (('A', 'A2B'), ('B', 'B2A')):
-        out = translate(model, model.dataset_root / f'test{d}', model.result_root / 'test' / direction, direction)
-        print(f'wrote {len(out)} {direction} translations to {out[0].parent}')
-    return model
+    if config.resume: _resume(model, config)
+    return model.fit(show=show)
 
 # %% ../nbs/90_cli.ipynb #c02737ac
 def _str2bool(v: str) -> bool:
@@ -62,30 +93,54 @@ def _str2bool(v: str) -> bool:
     if v.lower() in ('false', '0', 'no', 'n'): return False
     raise argparse.ArgumentTypeError(f'expected True or False, got {v!r}')
 
+class _Parser(argparse.ArgumentParser):
+    "argparse, whose errors are one line (with a suggestion for a mistyped option), not the whole usage."
+    def error(self, message):
+        if 'unrecognized arguments' in message:
+            known = [o for a in self._actions for o in a.option_strings]
+            tips = [f'{w} → did you mean {m[0]}?' for w in message.split(': ', 1)[1].split()
+                    if w.startswith('-') and (m := difflib.get_close_matches(w.split('=')[0], known, 1))]
+            if tips: message += ' (' + '; '.join(tips) + ')'
+        self.exit(2, f'{self.prog}: error: {message} ({self.prog} --help lists the options)\n')
+
+PRESETS = {'paper': paper_config, 'tiny': tiny_config}
+
+def _preset_help() -> str:
+    differs = lambda c: ', '.join(f'{f.name}={getattr(c, f.name)}' for f in fields(UGATITConfig)
+                                 if getattr(c, f.name) != getattr(UGATITConfig(), f.name)) or "the paper's defaults"
+    return 'settings to start from; the options below override them. ' + '; '.join(
+        f'{name}: {differs(make())}' for name, make in PRESETS.items())
+
 def config_parser() -> argparse.ArgumentParser:
-    "Command-line options generated from `UGATITConfig`: one `--field` each, the release's names and syntax."
-    p = argparse.ArgumentParser(prog='ugatit_nb_train', description='Train or test U-GAT-IT (ugatit_nb).',
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--preset', choices=('paper', 'tiny'), default='paper', help='defaults to start from')
+    "Command-line options generated from `UGATITConfig`: one `--field` each, the release's names and syntax, the field's comment as help."
+    p = _Parser(prog='ugatit_nb_train', description='Train or test U-GAT-IT (ugatit_nb). Defaults are those of --preset '
+                'paper, the paper\'s settings; true/false options take True or False.')
+    p.add_argument('--preset', choices=tuple(PRESETS), default='paper', help=_preset_help())
+    notes, base = docments(UGATITConfig), UGATITConfig()
+    choices = {'phase': PHASES, 'amp': AMPS}
     for f in fields(UGATITConfig):
-        if f.type in ('bool', bool): p.add_argument(f'--{f.name}', type=_str2bool, nargs='?', const=True, default=None)
-        else: p.add_argument(f'--{f.name}', type={'int': int, 'float': float}.get(f.type, str), default=None)
+        kw = dict(default=None, help=f'{notes.get(f.name) or ""} (default: {getattr(base, f.name)!r})')
+        if f.type in ('bool', bool): p.add_argument(f'--{f.name}', type=_str2bool, nargs='?', const=True, metavar='True|False', **kw)
+        else: p.add_argument(f'--{f.name}', type={'int': int, 'float': float}.get(f.type, str), choices=choices.get(f.name), **kw)
     return p
 
 def parse_config(argv: list[str] | None = None) -> UGATITConfig:
     "A `UGATITConfig` from command-line arguments (`--light True --img_size 128 …`)."
     a = vars(config_parser().parse_args(argv))
-    base = tiny_config() if a.pop('preset') == 'tiny' else paper_config()
+    base = PRESETS[a.pop('preset')]()
     return replace(base, **{k: v for k, v in a.items() if v is not None})
+
+ERRORS = (NonFiniteLoss, ValueError, OSError, RuntimeError)   # CheckpointError, BadImage, RunExists, full disks …
 
 def train_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_train`."
     cfg = parse_config(argv)
     try: model = run(cfg)
-    except (NonFiniteLoss, CheckpointError, FileNotFoundError) as e: sys.exit(f'error: {e}')
+    except ERRORS as e: sys.exit(f'error: {e}')              # one line, no traceback; nothing written is lost
+    except KeyboardInterrupt: sys.exit('stopped at once (second Ctrl-C): the newest checkpoint is the last one saved')
     if cfg.phase == 'train':
-        print(f'iteration {model.step}/{cfg.iteration}; checkpoint: {model.last_checkpoint}; '
-              f'samples: {model.result_root / "samples"}; log: {model.result_root / "log.jsonl"}')
+        say(f'iteration {model.step}/{cfg.iteration}; checkpoint: {model.last_checkpoint}; '
+            f'samples: {model.result_root / "samples"}; log: {model.result_root / "log.jsonl"}')
 
 # %% ../nbs/90_cli.ipynb #c8936955
 def translate_figure(image: str | Path,  # image file to translate

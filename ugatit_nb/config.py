@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import torch
 
 # %% auto #0
-__all__ = ['ARCH_FIELDS', 'UGATITConfig', 'tiny_config', 'paper_config', 'pick_device']
+__all__ = ['ARCH_FIELDS', 'PHASES', 'AMPS', 'UGATITConfig', 'tiny_config', 'paper_config', 'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -36,6 +36,7 @@ class UGATITConfig:
     result_dir: str = 'results'   # where <dataset name>/{checkpoints,samples,test,log.jsonl} go
     device: str = 'auto'          # 'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
     resume: bool = False          # continue from the latest checkpoint in the result folder
+    overwrite: bool = False       # start afresh where an earlier run's checkpoints are: they, its log and samples go
     benchmark_flag: bool = True   # cudnn.benchmark on CUDA (fixed image size: let cuDNN pick kernels)
     seed: int = 0                 # seeds weights, data order and augmentation
     num_workers: int = 0          # data-loading processes
@@ -64,6 +65,22 @@ def paper_config(**kw) -> UGATITConfig:
 
 # %% ../nbs/07c_config.ipynb #87d44792
 ARCH_FIELDS = ('light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch')
+
+PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
+
+def check_config(c: UGATITConfig) -> UGATITConfig:
+    "Refuse settings that cannot work, with one line that says which and why (before any network is built)."
+    from ugatit_nb.discriminator import disc_feature_size
+    if c.phase not in PHASES: raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {c.phase!r}")
+    if c.amp not in AMPS: raise ValueError(f"amp must be one of {', '.join(AMPS)}, got {c.amp!r}")
+    if c.img_size % 4 or c.img_size < 8: raise ValueError(f'img_size must be a multiple of 4 of at least 8, got {c.img_size}')
+    for name, v in (('iteration', c.iteration), ('batch_size', c.batch_size), ('print_freq', c.print_freq),
+                    ('save_freq', c.save_freq), ('ch', c.ch), ('n_res', c.n_res), ('keep_ckpts', c.keep_ckpts)):
+        if v < 1: raise ValueError(f'{name} must be at least 1, got {v}')
+    if c.resume and c.overwrite: raise ValueError('resume and overwrite exclude each other: continue a run, or start it again')
+    disc_feature_size(c.img_size, c.n_dis); disc_feature_size(c.img_size, c.n_dis_local)   # images large enough for D
+    pick_device(c.device)
+    return c
 
 def pick_device(name: str = 'auto') -> torch.device:
     "The device for `name`; 'auto' picks cuda, then mps, then cpu. A missing device is a clear error."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_data.ipynb #abb30cb2
 from __future__ import annotations
-import io, warnings
+import io, os, signal, warnings, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -20,9 +20,24 @@ __all__ = ['SPLITS', 'IMG_EXTS', 'MAX_PIXELS', 'find_images', 'BadImage', 'load_
 SPLITS = ('trainA', 'trainB', 'testA', 'testB')
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
 
-def find_images(folder: str | Path) -> list[Path]:
-    "Image files (by extension) under `folder`, nested folders included, in a stable order."
-    return sorted(p for p in Path(folder).rglob('*') if p.suffix.lower() in IMG_EXTS and p.is_file())
+def find_images(folder: str | Path,  # where to look, nested folders included
+                skipped: list[str] | None = None) -> list[Path]:  # if given, gets one line per entry passed over
+    "Image files (by extension) under `folder` in a stable order; folders and links that are not files are named in `skipped`."
+    found, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:                                  # a link back to a folder already walked
+            if skipped is not None: skipped.append(f'{dirpath}: symbolic link loop, not followed')
+            dirnames[:] = []; continue
+        seen.add(real)
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if p.suffix.lower() not in IMG_EXTS: continue
+            if p.is_file(): found.append(p)
+            elif skipped is not None:
+                skipped.append(f'{p}: ' + ('a folder, not an image file' if p.is_dir() else
+                                          'dangling symbolic link' if p.is_symlink() else 'not a regular file'))
+    return sorted(found)
 
 # %% ../nbs/06_data.ipynb #b47770be
 class BadImage(ValueError):
@@ -43,6 +58,21 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return Image.alpha_composite(white, rgba).convert('RGB')
     return img.convert('RGB')                                   # L, 1, CMYK, YCbCr, RGB …
 
+def _png_crc_broken(source) -> bool:
+    "Whether `source` (a path or a binary file object) starts like a PNG and has a chunk whose CRC is wrong."
+    try:
+        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else (source.seek(0) or source.read())
+    except OSError: return False
+    if not data.startswith(b'\x89PNG\r\n\x1a\n'): return False
+    pos = 8
+    while pos + 12 <= len(data):
+        n = int.from_bytes(data[pos:pos + 4], 'big')
+        chunk, crc = data[pos + 4:pos + 8 + n], data[pos + 8 + n:pos + 12 + n]
+        if len(crc) < 4: return False
+        if zlib.crc32(chunk) != int.from_bytes(crc, 'big'): return True
+        pos += 12 + n
+    return False
+
 def _decode_rgb(source, label: str, max_pixels: int) -> Image.Image:
     "Decode `source` (a path or a binary file object) to upright RGB; `BadImage` names `label` and the problem."
     try:
@@ -58,8 +88,12 @@ def _decode_rgb(source, label: str, max_pixels: int) -> Image.Image:
     except BadImage: raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise BadImage(f'{label}: decompression bomb ({e})') from e
-    except Image.UnidentifiedImageError as e: raise BadImage(f'{label}: not an image file') from e
-    except (OSError, SyntaxError, ValueError) as e: raise BadImage(f'{label}: unreadable image ({e})') from e
+    except Image.UnidentifiedImageError as e:
+        if _png_crc_broken(source): raise BadImage(f'{label}: damaged PNG (a chunk fails its CRC check)') from e
+        raise BadImage(f'{label}: not an image file') from e
+    except (OSError, SyntaxError, ValueError) as e:
+        if _png_crc_broken(source): raise BadImage(f'{label}: damaged PNG (a chunk fails its CRC check)') from e
+        raise BadImage(f'{label}: unreadable image ({e})') from e
 
 def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     "Open `path` as an upright 8-bit RGB image, or raise `BadImage` naming the file and the problem."
@@ -143,7 +177,12 @@ def load_split(root: str | Path,  # dataset folder holding trainA/, trainB/, tes
     if not root.is_dir(): raise FileNotFoundError(f'{root}: no such dataset folder; {layout}')
     folder = root / split
     if not folder.is_dir(): raise FileNotFoundError(f'{folder}: missing split folder; {layout}')
-    files = find_images(folder)
+    skipped = []
+    files = find_images(folder, skipped)
+    if skipped:
+        listing = '\n  '.join(skipped)
+        if strict: raise BadImage(f'{folder}: {len(skipped)} entr{"y" if len(skipped) == 1 else "ies"} that are not image files:\n  {listing}')
+        warnings.warn(f'{folder}: passing over {len(skipped)} entr{"y" if len(skipped) == 1 else "ies"}:\n  {listing}', BadImageWarning, stacklevel=2)
     if not files: raise FileNotFoundError(f'{folder}: no image files in this split; {layout}')
     return ImageSplit(files, img_size, train, strict, name=str(folder))
 
@@ -163,6 +202,10 @@ class EndlessSampler(Sampler):
                 pos += 1
 
 # %% ../nbs/06_data.ipynb #0ffa54c1
+def _ignore_sigint(worker_id: int):
+    "Data workers leave Ctrl-C to the training process, which stops after the current iteration."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 class UnpairedBatches:
     "Endless iterator of (real_A, real_B) batches, each (B, 3, S, S); resumable at any step."
     def __init__(self, ds_a: Dataset, ds_b: Dataset, batch_size: int = 1, seed: int = 0,
@@ -170,7 +213,7 @@ class UnpairedBatches:
         def loader(ds, s):
             sampler = EndlessSampler(len(ds), s, start=start_step * batch_size)
             return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                              pin_memory=pin_memory, persistent_workers=num_workers > 0)
+                              pin_memory=pin_memory, persistent_workers=num_workers > 0, worker_init_fn=_ignore_sigint)
         self.loaders = loader(ds_a, 2 * seed), loader(ds_b, 2 * seed + 1)   # independent streams for A and B
         self.iters = None
 
@@ -192,7 +235,8 @@ def embedded_dataset() -> Path:
 def resolve_dataset(name: str) -> Path:
     "The dataset folder for `--dataset`: '' = embedded faces2anime; a path; or, like the release, dataset/<name>."
     if not name: return embedded_dataset()
-    for cand in (Path(name), Path('dataset') / name):
+    cands = list(dict.fromkeys([Path(name), Path('dataset') / name]))   # an absolute path is looked up once
+    for cand in cands:
         if cand.is_dir(): return cand
-    raise FileNotFoundError(f'dataset {name!r}: neither {Path(name)} nor {Path("dataset") / name} is a folder '
-                            '(expected trainA/ trainB/ testA/ testB/ inside)')
+    raise FileNotFoundError(f'dataset {name!r}: {" and ".join(map(str, cands))} '
+                            f'{"is not a folder" if len(cands) == 1 else "are not folders"} (expected trainA/ trainB/ testA/ testB/ inside)')

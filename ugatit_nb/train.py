@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #8080d1ef
 from __future__ import annotations
-import math, signal, sys
+import math, signal, sys, warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, replace
 from itertools import chain
@@ -12,14 +12,14 @@ from pathlib import Path
 import torch
 from fastcore.basics import patch
 from .generator import Generator
-from .discriminator import Discriminator, disc_feature_size
+from .discriminator import Discriminator
 from .norms import clip_rho_, AdaLIN, LIN
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
 from . import official
 from .checkpoint import (CKPT_FORMAT, CheckpointError, atomic_save, read_checkpoint, checkpoint_path,
-                                  latest_checkpoint, rotate_checkpoints, rng_state, set_rng_state)
+                                  claim_result_folder, latest_checkpoint, rotate_checkpoints, rng_state, set_rng_state)
 from .callbacks import Callback, default_callbacks
-from .config import UGATITConfig, ARCH_FIELDS, pick_device, tiny_config, paper_config
+from .config import UGATITConfig, ARCH_FIELDS, check_config, pick_device, tiny_config, paper_config
 from .data import load_split, resolve_dataset, UnpairedBatches
 
 # %% auto #0
@@ -35,10 +35,11 @@ class NonFiniteLoss(FloatingPointError):
 class UGATIT:
     "The six U-GAT-IT networks and their two optimizers; `train_step` is one iteration of the release's algorithm."
     def __init__(self, config: UGATITConfig | None = None):
-        c = self.config = config or UGATITConfig()
-        disc_feature_size(c.img_size, c.n_dis); disc_feature_size(c.img_size, c.n_dis_local)   # clear size errors
-        if c.amp not in ('off', 'bf16', 'fp16'): raise ValueError(f"amp must be 'off', 'bf16' or 'fp16', got {c.amp!r}")
+        c = self.config = check_config(config or UGATITConfig())   # clear errors before anything is built
         self.device = pick_device(c.device)
+        if c.amp == 'fp16' and self.device.type == 'cpu':
+            warnings.warn('amp=fp16 on a CPU runs several times slower than bf16 (the CPU has few fp16 kernels); '
+                          'use amp=bf16 or off', stacklevel=2)
         torch.manual_seed(c.seed)
         make_gen = lambda: Generator(c.img_ch, c.img_ch, c.ch, c.n_res, c.img_size, c.light)
         make_disc = lambda n: Discriminator(c.img_ch, c.ch, n)
@@ -203,6 +204,9 @@ def load_state_dict(self: UGATIT, state: dict, where: str = 'checkpoint'):
 @patch
 def save_checkpoint(self: UGATIT, path: str | Path | None = None) -> Path:
     "Write a checkpoint atomically (default: <result>/checkpoints/ckpt_<step>.pt), keeping the newest `keep_ckpts`."
+    bad = [n for n, net in self.nets.items() if not torch.stack([p.detach().isfinite().all() for p in net.parameters()]).all()]
+    if bad: raise NonFiniteLoss(f'the weights of {", ".join(bad)} are not finite after iteration {self.step}: not saved; '
+                                f'the last good checkpoint is {self.last_checkpoint or "(none written yet)"}')
     path = atomic_save(self.state_dict(), path or checkpoint_path(self.ckpt_dir, self.step))
     if self.result_root is not None and path.parent == self.ckpt_dir: rotate_checkpoints(path.parent, self.config.keep_ckpts)
     return path
@@ -242,6 +246,8 @@ def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, sho
     c = self.config
     if self.result_root is None: self.bind_run()
     self.result_root.mkdir(parents=True, exist_ok=True)
+    fresh = self.step == 0 and not c.resume               # resume=True without a checkpoint: the same run, again
+    for note in claim_result_folder(self.result_root, fresh, c.overwrite): print(note, file=sys.stderr)
     if batches is None:
         split = lambda s: load_split(self.dataset_root, s, c.img_size, train=True)
         batches = UnpairedBatches(split('trainA'), split('trainB'), c.batch_size, c.seed, c.num_workers,

@@ -98,8 +98,16 @@ def save_png(a: np.ndarray, path: str | Path) -> Path:
 
 # %% ../nbs/00_viz.ipynb #a3aeb312
 def read_log(path: str | Path) -> list[dict]:
-    "The records of a JSON-lines training log."
-    return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+    "The records of a JSON-lines training log; a last line cut short by a crash is left out, other bad lines are an error."
+    lines = Path(path).read_text(encoding='utf-8', errors='replace').splitlines()
+    records = []
+    for i, line in enumerate(lines):
+        if not line.strip(): continue
+        try: records.append(json.loads(line))
+        except ValueError:
+            if i == len(lines) - 1: break                       # torn by a crash mid-write: the run resumes before it
+            raise ValueError(f'{path}: line {i + 1} is not a JSON record: {line[:60]!r}') from None
+    return records
 
 def plot_losses(log, keys: list[str] | None = None, smooth: int = 20, ax=None):
     "Plot losses from a training log (path or records), moving-averaged over `smooth` steps; one line per key."

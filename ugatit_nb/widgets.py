@@ -37,7 +37,7 @@ def as_images(images=None) -> list:
         p = Path(images)
         found = [p] if p.is_file() else find_images(p) if p.is_dir() else []
         if not found: raise FileNotFoundError(f'{p}: no image file or folder of images')
-        return found
+        return list(ImageSplit(found, 64, train=False, name=str(p)).files)   # bad files: skipped, named in a warning
     return list(images)
 
 def _to_input(src, size: int) -> torch.Tensor:
