@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Per-iteration cost of a U-GAT-IT training step: ugatit_nb's step against a release-like step.
 
+release rebuild = the release's own training iteration, rebuilt in tests/release_reference.py.
 release-like = the same networks and losses computed the way the reference PyTorch release computes them: the
 discriminator step's fakes built with a graph through the generators, gradients for the discriminators' weights
 computed (and discarded) in the generator step, and AdaLIN/LIN computed as the paper writes them (not folded into one multiply-add).
@@ -12,21 +13,47 @@ storages, parameters excluded). Peak RSS is the process's maximum resident set (
 memory). Usage:
 
     python benchmarks/train_step.py                      # 128 px ch 16 light, and 256 px full (CPU: ~10 minutes)
-    python benchmarks/train_step.py --sizes small --iters 5
+    python benchmarks/train_step.py --sizes small tiny --iters 6       # the CPU rows: 128 px light, and the tiny preset
     python benchmarks/train_step.py --device cuda --amp bf16
 """
 import argparse, json, resource, statistics, subprocess, sys, time
 
 SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
-         'full': dict(light=False, img_size=256, ch=64, n_dis=7)}      # the paper's 256 px full model
+         'full': dict(light=False, img_size=256, ch=64, n_dis=7),      # the paper's 256 px full model
+         'tiny': dict(light=True, img_size=64, ch=16, n_res=2, n_dis=6)}   # the tiny preset's networks
 VARIANTS = {'ugatit_nb': {},
+            'ugatit_nb, SN divides output': dict(sn_divide_output=True),
+            'ugatit_nb, channels_last': dict(channels_last=True),
             'translate twice': dict(share_translations=False),
             'twice, D-step fakes in graph': dict(share_translations=False, detach_d_fakes=False),
             'release-like': dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
-                                 share_translations=False)}
+                                 share_translations=False),
+            'release rebuild': None}                     # tests/release_reference.py: the release's own code
+
+
+def release_worker(size, iters, device):
+    "The release's training iteration, rebuilt in tests/release_reference.py (torch's spectral-norm hooks and all)."
+    import os, torch
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests'))
+    from release_reference import release_networks, release_optimizers, release_train_step
+    c = {**dict(n_res=4), **SIZES[size]}
+    nets = {k: m.to(device) for k, m in release_networks(c['ch'], c['n_res'], c['img_size'], c['light']).items()}
+    G, D = release_optimizers(nets)
+    s = c['img_size']
+    a, b = torch.rand(1, 3, s, s, device=device) * 2 - 1, torch.rand(1, 3, s, s, device=device) * 2 - 1
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    release_train_step(nets, G, D, a, b, 1, 10**6)
+    if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
+    times = []
+    for i in range(iters):
+        sync(); t0 = time.perf_counter(); release_train_step(nets, G, D, a, b, 2 + i, 10**6); sync(); times.append(time.perf_counter() - t0)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    gpu = torch.cuda.max_memory_allocated() if device.startswith('cuda') else None
+    return dict(size=size, variant='release rebuild', sec=statistics.median(times), saved=None, rss=rss, gpu=gpu)
 
 
 def worker(size, variant, iters, device, amp):
+    if VARIANTS[variant] is None: return release_worker(size, iters, device)
     import torch
     from ugatit_nb.train import UGATIT, UGATITConfig
     cfg = UGATITConfig(**SIZES[size], device=device, amp=amp, **VARIANTS[variant])
@@ -70,14 +97,19 @@ def main():
     for size in a.sizes:
         rows = {}
         for variant in VARIANTS:
+            if VARIANTS[variant] is None and SIZES[size]['n_dis'] != 7: continue   # the release builds 7- and 5-layer critics only
             out = subprocess.run([sys.executable, __file__, '--worker', size, variant, '--iters', str(a.iters),
                                   '--device', a.device, '--amp', a.amp], capture_output=True, text=True)
             if out.returncode: sys.exit(f'{size}/{variant} failed:\n{out.stderr[-3000:]}')
             r = rows[variant] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f'{size:6} {variant:28} {r["sec"]:8.3f} {gb(r["saved"]):>9} {gb(r["rss"]):>12} {gb(r["gpu"]):>12}', flush=True)
-        ours, rel = rows['ugatit_nb'], rows['release-like']
-        print(f'{size:6} {"ratio ugatit_nb/release":28} {ours["sec"] / rel["sec"]:8.2f} {ours["saved"] / rel["saved"]:9.2f} '
-              f'{ours["rss"] / rel["rss"]:12.2f} {(ours["gpu"] / rel["gpu"]) if ours["gpu"] else float("nan"):12.2f}', flush=True)
+            print(f'{size:6} {variant[:28]:28} {r["sec"]:8.3f} {gb(r["saved"]):>9} {gb(r["rss"]):>12} {gb(r["gpu"]):>12}', flush=True)
+        for base in ('release-like', 'release rebuild'):
+            if base not in rows: continue
+            for name in ('ugatit_nb', 'ugatit_nb, SN divides output', 'ugatit_nb, channels_last'):
+                ours, rel = rows[name], rows[base]
+                saved = f'{ours["saved"] / rel["saved"]:9.2f}' if rel['saved'] else f'{"-":>9}'
+                print(f'{size:6} {("ratio " + name.replace("ugatit_nb", "ours") + " / " + base)[:28]:28} {ours["sec"] / rel["sec"]:8.2f} '
+                      f'{saved} {ours["rss"] / rel["rss"]:12.2f} {(ours["gpu"] / rel["gpu"]) if ours["gpu"] else float("nan"):12.2f}', flush=True)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
+from .norms import SNLinear
 
 # %% auto #0
 __all__ = ['CAM']
@@ -18,10 +19,9 @@ class CAM(nn.Module):
                  spectral: bool = False,  # spectral norm on the classifiers (the discriminator)
                  act: nn.Module | None = None):  # after the 1×1 conv; ReLU by default (LeakyReLU(0.2) in D)
         super().__init__()
-        fc = lambda: nn.Linear(channels, 1, bias=False)
-        sn = nn.utils.spectral_norm if spectral else (lambda m: m)
+        fc = (lambda: SNLinear(channels, 1, bias=False)) if spectral else (lambda: nn.Linear(channels, 1, bias=False))
         self.spectral = spectral
-        self.gap_fc, self.gmp_fc = sn(fc()), sn(fc())
+        self.gap_fc, self.gmp_fc = fc(), fc()
         self.conv1x1 = nn.Conv2d(2 * channels, channels, 1, bias=True)
         self.act = act if act is not None else nn.ReLU(inplace=True)
 

@@ -38,15 +38,17 @@ class UGATITConfig:
     resume: bool = False          # continue from the latest checkpoint in the result folder
     overwrite: bool = False       # start afresh where an earlier run's checkpoints are: they, its log and samples go
     benchmark_flag: bool = True   # cudnn.benchmark on CUDA (fixed image size: let cuDNN pick kernels)
+    tf32: bool = True             # CUDA: TF32 tensor cores for matmuls and convolutions (faster; 10-bit mantissa)
     seed: int = 0                 # seeds weights, data order and augmentation
     num_workers: int = 0          # data-loading processes
     amp: str = 'off'              # mixed precision: 'off', 'bf16', or 'fp16' (with gradient scaling)
-    compile: bool = False         # torch.compile the two generators
+    compile: bool = False         # torch.compile the six networks
     channels_last: bool = False   # NHWC memory format (faster convolutions on tensor-core GPUs)
     keep_ckpts: int = 3           # checkpoints kept on disk (oldest deleted first)
     sample_n: int = 4             # test images per direction in a sample grid
     eval_freq: int = 0            # every N iterations: judge, KID and attention scores into the log (0 = never)
     fold_norms: bool = True       # LIN/AdaLIN as one per-channel multiply-add (less memory and time; same math)
+    sn_divide_output: bool = False  # spectral norm: divide each critic layer's output by σ, not its weight (faster; other rounding)
     detach_d_fakes: bool = True   # D step: make fakes without a graph (the release keeps one: same numbers, more memory)
     freeze_d_in_g_step: bool = True  # G step: no gradients for D's weights (the release computes and discards them)
     share_translations: bool = True  # translate once per iteration for both steps (the release translates twice)

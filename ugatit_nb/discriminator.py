@@ -8,6 +8,7 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 from .cam import CAM
+from .norms import SNConv2d
 
 # %% auto #0
 __all__ = ['sn_conv_block', 'disc_feature_size', 'Discriminator']
@@ -16,7 +17,7 @@ __all__ = ['sn_conv_block', 'disc_feature_size', 'Discriminator']
 def sn_conv_block(in_ch: int, out_ch: int, stride: int) -> nn.Sequential:
     "ReflectionPad 1 → spectral-norm Conv 4×4 (bias) → LeakyReLU(0.2)."
     return nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(1)),
-                                      ('conv', nn.utils.spectral_norm(nn.Conv2d(in_ch, out_ch, 4, stride, bias=True))),
+                                      ('conv', SNConv2d(in_ch, out_ch, 4, stride, bias=True)),
                                       ('act', nn.LeakyReLU(0.2, inplace=True))]))
 
 # %% ../nbs/04_discriminator.ipynb #f7e94074
@@ -56,7 +57,7 @@ class Discriminator(nn.Module):
         self.encoder = nn.Sequential(OrderedDict(blocks))
         self.cam = CAM(c, spectral=True, act=nn.LeakyReLU(0.2, inplace=True))
         self.classifier = nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(1)),
-            ('conv', nn.utils.spectral_norm(nn.Conv2d(c, 1, 4, 1, bias=False)))]))
+            ('conv', SNConv2d(c, 1, 4, 1, bias=False))]))
 
     def forward(self, x: torch.Tensor):
         "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2), heatmap (B,1,h+1,w+1)."

@@ -6,9 +6,10 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['lin_scale_shift', 'layer_instance_mix', 'AdaLIN', 'LIN', 'clip_rho_']
+__all__ = ['lin_scale_shift', 'layer_instance_mix', 'AdaLIN', 'LIN', 'clip_rho_', 'SNConv2d', 'SNLinear']
 
 # %% ../nbs/01_norms.ipynb #9ae60359
 def lin_scale_shift(a: torch.Tensor,  # features, (B, C, H, W)
@@ -82,3 +83,57 @@ def clip_rho_(model: nn.Module) -> nn.Module:
     for m in model.modules():
         if isinstance(m, (AdaLIN, LIN)): m.rho.clamp_(0, 1)
     return model
+
+# %% ../nbs/01_norms.ipynb #6a4196c1
+class _SpectralNorm:
+    "What SNConv2d and SNLinear share: the raw weight `weight_orig`, the power-iteration vectors, and σ."
+    divide_output = False          # divide the output by σ instead of the weight: same math, other rounding, faster on a CPU
+    def _init_sn(self, eps: float = 1e-12):
+        w = self.weight
+        del self.weight                                        # the raw weight becomes weight_orig, as in torch's hook
+        self.weight_orig, self.sn_eps = nn.Parameter(w.data), eps
+        h, width = w.shape[0], w[0].numel()
+        # drawn in the order torch's spectral_norm draws them, so the same seed gives the same u and v
+        self.register_buffer('weight_u', F.normalize(w.new_empty(h).normal_(0, 1), dim=0, eps=eps))
+        self.register_buffer('weight_v', F.normalize(w.new_empty(width).normal_(0, 1), dim=0, eps=eps))
+
+    @torch.compiler.disable          # an in-place buffer update: kept out of compiled graphs, which run around it
+    def power_iteration(self) -> tuple[torch.Tensor, torch.Tensor]:
+        "One step: v ← Wᵀu/‖Wᵀu‖, u ← Wv/‖Wv‖, stored in the buffers; returns fresh copies (constants for autograd)."
+        with torch.no_grad(), torch.autocast(self.weight_orig.device.type, enabled=False):
+            w = self.weight_orig.flatten(1)                     # (out, in·k·k)
+            v = F.normalize(torch.mv(w.t(), self.weight_u), dim=0, eps=self.sn_eps)
+            u = F.normalize(torch.mv(w, v), dim=0, eps=self.sn_eps)
+            self.weight_v.copy_(v); self.weight_u.copy_(u)
+        # σ uses these fresh u, v (torch's hook uses clones): the next call's update of the buffers cannot touch a tensor
+        # that this call's backward needs
+        return u, v
+
+    def sigma(self) -> torch.Tensor:
+        "σ(W) = uᵀWv, after one power-iteration step in training mode."
+        u, v = self.power_iteration() if self.training else (self.weight_u, self.weight_v)
+        with torch.autocast(self.weight_orig.device.type, enabled=False):   # σ in full precision, also under bf16/fp16
+            return torch.dot(u, torch.mv(self.weight_orig.flatten(1), v))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        "W / σ(W), what the layer applies (without a power-iteration step)."
+        with torch.no_grad(): return self.weight_orig / torch.dot(self.weight_u, self.weight_orig.flatten(1) @ self.weight_v)
+
+class SNConv2d(_SpectralNorm, nn.Conv2d):
+    "A spectrally normalized Conv2d: conv(x, W/σ(W)) + b, with torch's buffers and power iteration."
+    def __init__(self, *args, **kw):
+        nn.Conv2d.__init__(self, *args, **kw); self._init_sn()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.divide_output: return self._conv_forward(x, self.weight_orig / self.sigma(), self.bias)   # as torch
+        y = self._conv_forward(x, self.weight_orig, None) / self.sigma()     # conv(x, W)/σ: the bias is not normalized
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+
+class SNLinear(_SpectralNorm, nn.Linear):
+    "A spectrally normalized Linear: x(W/σ(W))ᵀ + b."
+    def __init__(self, *args, **kw):
+        nn.Linear.__init__(self, *args, **kw); self._init_sn()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.divide_output: return F.linear(x, self.weight_orig / self.sigma(), self.bias)
+        y = F.linear(x, self.weight_orig) / self.sigma()
+        return y if self.bias is None else y + self.bias

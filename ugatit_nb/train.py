@@ -13,7 +13,7 @@ import torch
 from fastcore.basics import patch
 from .generator import Generator
 from .discriminator import Discriminator
-from .norms import clip_rho_, AdaLIN, LIN
+from .norms import clip_rho_, AdaLIN, LIN, SNConv2d, SNLinear
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
 from . import official
 from .checkpoint import (CKPT_FORMAT, CheckpointError, atomic_save, read_checkpoint, checkpoint_path,
@@ -51,6 +51,7 @@ class UGATIT:
             net.to(self.device, memory_format=fmt)
             for m in net.modules():
                 if isinstance(m, (AdaLIN, LIN)): m.folded = c.fold_norms
+                if isinstance(m, (SNConv2d, SNLinear)): m.divide_output = c.sn_divide_output
         self.gens = [self.nets['gen_a2b'], self.nets['gen_b2a']]
         self.discs = [self.nets[n] for n in NET_NAMES[2:]]
         adam = lambda nets: torch.optim.Adam(chain(*(n.parameters() for n in nets)), lr=c.lr, betas=(0.5, 0.999),
@@ -59,11 +60,12 @@ class UGATIT:
         self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(c.amp)
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')   # fp16 needs loss scaling
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')
-        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = c.benchmark_flag
+        if self.device.type == 'cuda':
+            torch.backends.cudnn.benchmark = c.benchmark_flag
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = c.tf32
         for name, net in self.nets.items():                               # self.gen_a2b(x) etc.
-            # only the generators are compiled: the spectral-norm hooks of the critics update u, v in place, which
-            # compiled graphs reject in backward (and the generators hold nearly all of the compute)
-            setattr(self, name, torch.compile(net) if c.compile and name.startswith('gen') else net)
+            # all six compile: spectral norm is plain module code here (`SNConv2d`, 01_norms), not a hook
+            setattr(self, name, torch.compile(net) if c.compile else net)
         self.step = 0                                  # completed iterations
         self.dataset_root: Path | None = None          # set by `bind_run`
         self.result_root: Path | None = None
