@@ -58,8 +58,9 @@ def _resume(model: UGATIT, config: UGATITConfig) -> None:
     ckpt, notes = newest_intact_checkpoint(model.ckpt_dir)
     for note in notes: say(note)
     if ckpt is None: say(f'no checkpoint in {model.ckpt_dir}: starting from scratch'); return
-    before = read_checkpoint(ckpt)['config'].get('iteration', config.iteration)
-    model.load_checkpoint(ckpt); say(f'resumed from {ckpt} (iteration {model.step})')
+    state = read_checkpoint(ckpt)                       # read once: the run's old settings, then its state
+    before = state['config'].get('iteration', config.iteration)
+    model.load_state_dict(state, str(ckpt)); say(f'resumed from {ckpt} (iteration {model.step})')
     if model.step >= config.iteration:
         say(f'nothing to train: the run is at iteration {model.step} and --iteration is {config.iteration}; '
             'raise --iteration to train further')
