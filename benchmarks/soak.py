@@ -12,7 +12,6 @@ weights and logged losses with the uninterrupted run's (exact resume: identical)
 import argparse, os, random, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 
-import torch
 
 from ugatit_nb.checkpoint import read_checkpoint
 from ugatit_nb.data import embedded_dataset

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ugatit_nb.checkpoint import checkpoint_path, read_checkpoint
+from ugatit_nb.checkpoint import read_checkpoint
 from ugatit_nb.cli import train_cli
 from ugatit_nb.config import tiny_config
 from ugatit_nb.data import embedded_dataset, find_images
