@@ -6,14 +6,16 @@ from setuptools.command.build_py import build_py
 
 
 class build_py_with_dataset(build_py):
-    "Ship the embedded faces2anime dataset inside the package (ugatit_nb/assets/faces2anime)."
+    "Ship the embedded faces2anime dataset and the Selfie 2 Waifu page inside the package (ugatit_nb/assets/)."
     def run(self):
         super().run()
+        assets = Path(self.build_lib) / 'ugatit_nb' / 'assets'
         src = Path('data') / 'faces2anime'
         if src.is_dir():
-            dst = Path(self.build_lib) / 'ugatit_nb' / 'assets' / 'faces2anime'
-            shutil.rmtree(dst, ignore_errors=True)
-            shutil.copytree(src, dst)
+            shutil.rmtree(assets / 'faces2anime', ignore_errors=True)
+            shutil.copytree(src, assets / 'faces2anime')
+        page = Path('nbs') / '13_app.ipynb'              # served by ugatit_nb_app (ugatit_nb.app.page_notebook)
+        if page.is_file(): shutil.copyfile(page, assets / '13_app.ipynb')
 
 assert setuptools.__version__ >= '36.2', 'setuptools too old'
 config = ConfigParser(delimiters=['='])
@@ -49,10 +51,11 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['ugatit_nb', 'ugatit_nb.*']),
     include_package_data=True,
-    package_data={'ugatit_nb': ['weights/*.pt']},   # the faces2anime judge (ugatit_nb.evaluate)
+    package_data={'ugatit_nb': ['weights/*.pt', 'weights/*/*']},   # the faces2anime judge, the shipped models
     cmdclass={'build_py': build_py_with_dataset},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'tensorboard': ['tensorboard']},
+    extras_require={'dev': dev_requirements, 'tensorboard': ['tensorboard'], 'faces': ['opencv-python-headless>=4.8,<5'],
+                    'export': ['onnx', 'onnxruntime']},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

@@ -15,8 +15,13 @@ memory). Usage:
     python benchmarks/train_step.py                      # 128 px ch 16 light, and 256 px full (CPU: ~10 minutes)
     python benchmarks/train_step.py --sizes small tiny --iters 6       # the CPU rows: 128 px light, and the tiny preset
     python benchmarks/train_step.py --device cuda --amp bf16
+    python benchmarks/train_step.py --ddp 2 --device cuda --sizes full    # 1 GPU vs 2 GPUs (torchrun, NCCL), batch 1 each
+
+--ddp N times the ugatit_nb step in one process and in N processes started by torchrun (batch 1 per process, so N
+images per step), and prints the throughput scaling. On the CPU the N processes share the machine's cores (gloo): that
+row shows the cost of the gradient exchange, not a speed-up.
 """
-import argparse, json, resource, statistics, subprocess, sys, time
+import argparse, json, os, resource, statistics, subprocess, sys, time
 
 SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
          'full': dict(light=False, img_size=256, ch=64, n_dis=7),      # the paper's 256 px full model
@@ -79,14 +84,53 @@ def worker(size, variant, iters, device, amp):
     return dict(size=size, variant=variant, sec=statistics.median(times), saved=sum(seen.values()), rss=rss, gpu=gpu)
 
 
+def ddp_worker(size, iters, device):
+    "Run under torchrun: every process times the same steps; rank 0 prints the median."
+    import torch
+    from ugatit_nb.train import UGATIT, UGATITConfig
+    m = UGATIT(UGATITConfig(**SIZES[size], device=device))
+    s = m.config.img_size
+    a, b = torch.rand(1, 3, s, s) * 2 - 1, torch.rand(1, 3, s, s) * 2 - 1
+    sync = torch.cuda.synchronize if m.device.type == 'cuda' else (lambda: None)
+    m.train_step(a, b)
+    times = []
+    for _ in range(iters):
+        sync(); t0 = time.perf_counter(); m.train_step(a, b); sync(); times.append(time.perf_counter() - t0)
+    if m.rank == 0: print(json.dumps(dict(world=m.world_size, sec=statistics.median(times))))
+
+
+def ddp_rows(sizes, n, iters, device):
+    import torch
+    threads = ['--nproc_per_node', str(n)]
+    print(f'torch {torch.__version__}, device {device}, {iters} timed iterations (median), batch 1 per process')
+    if device == 'cpu':
+        print(f'CPU: the {n} processes share this machine\'s {os.cpu_count()} cores (gloo); this shows the cost of the '
+              'gradient exchange, not the scaling of a multi-GPU machine')
+    print(f'{"size":6} {"processes":>9} {"s/iter":>8} {"images/s":>9} {"scaling":>8}')
+    for size in sizes:
+        res = {}
+        for k in (1, n):
+            cmd = ([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(k)] if k > 1
+                   else [sys.executable]) + [__file__, '--ddp-worker', size, '--iters', str(iters), '--device', device]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode: sys.exit(f'{size}/{k} processes failed:\n{out.stderr[-3000:]}')
+            r = res[k] = json.loads([l for l in out.stdout.splitlines() if l.startswith('{')][-1])
+            ips = k / r['sec']
+            print(f'{size:6} {k:9d} {r["sec"]:8.3f} {ips:9.2f} {ips / (1 / res[1]["sec"]):8.2f}', flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--sizes', nargs='+', default=['small', 'full'], choices=list(SIZES))
     p.add_argument('--iters', type=int, default=2)
     p.add_argument('--device', default='cpu')
     p.add_argument('--amp', default='off', choices=['off', 'bf16', 'fp16'])
+    p.add_argument('--ddp', type=int, default=0, metavar='N', help='1 process vs N processes (torchrun)')
     p.add_argument('--worker', nargs=2, help=argparse.SUPPRESS)
+    p.add_argument('--ddp-worker', help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.ddp_worker: ddp_worker(a.ddp_worker, a.iters, a.device); return
+    if a.ddp: ddp_rows(a.sizes, a.ddp, a.iters, a.device); return
     if a.worker:
         print(json.dumps(worker(*a.worker, a.iters, a.device, a.amp))); return
     import torch

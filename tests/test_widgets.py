@@ -93,3 +93,21 @@ def test_uploads_good_and_bad(model):
                                  (b'\0' * 26_000_000, 'huge.jpg', 'huge.jpg: 26 MB is too large')]:
         assert up.process(data, name) is False
         assert expected in up.message.value and 'Traceback' not in up.message.value
+
+
+def test_the_widgets_open_on_the_shipped_model_and_an_untrained_one_is_one_argument_away():
+    from ugatit_nb.models import pretrained
+    shipped = pretrained('faces2anime')
+    ins = AttentionInspector(images=TEST_A)
+    assert ins.model.step == shipped.step > 0
+    assert torch.equal(ins.model.nets['gen_a2b'].to_rgb.conv.weight, shipped.nets['gen_a2b'].to_rgb.conv.weight)
+    assert AdaLINExplorer().model.step == SelfieUpload().model.step == shipped.step
+    assert AttentionInspector('untrained', TEST_A).model.step == 0
+
+
+def test_a_model_without_cam_is_inspected_and_says_so():
+    plain = UGATIT(UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu', cam_g=False, cam_d=False))
+    ins = AttentionInspector(plain, TEST_A)
+    assert 'η: none (this network was built without CAM)' in ins.info.value
+    ins.view.value = 'D global, real'
+    assert 'η: none' in ins.info.value and ins.image.value

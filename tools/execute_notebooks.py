@@ -3,8 +3,9 @@
 Cells flagged with any of --skip (default: cuda) are left unrun, with no output. Seeds are fixed in the notebooks;
 MPLBACKEND and the thread count are fixed here. Then `nbdev_clean` tidies the metadata.
 
-    python tools/execute_notebooks.py                 # every notebook in nbs/ (index excepted), 2 at a time
-    python tools/execute_notebooks.py nbs/01_norms.ipynb nbs/08_train.ipynb"""
+    python tools/execute_notebooks.py                 # every notebook in nbs/ (index and 12_ablations excepted), 2 at a time
+    python tools/execute_notebooks.py nbs/01_norms.ipynb nbs/08_train.ipynb
+    python tools/execute_notebooks.py nbs/12_ablations.ipynb   # by name only: it trains 27 models (~35 CPU minutes)"""
 import argparse, os, re, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -36,7 +37,8 @@ if __name__ == '__main__':
     ap.add_argument('--timeout', type=int, default=1800, help='seconds per cell')
     ap.add_argument('--workers', type=int, default=2)
     a = ap.parse_args()
-    paths = a.notebooks or [str(p) for p in sorted((ROOT / 'nbs').glob('*.ipynb')) if p.stem != 'index']
+    by_name_only = ('index', '12_ablations')
+    paths = a.notebooks or [str(p) for p in sorted((ROOT / 'nbs').glob('*.ipynb')) if p.stem not in by_name_only]
     os.environ.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     t0 = time.perf_counter()

@@ -20,6 +20,7 @@ __all__ = ['SAMPLE_ROWS', 'Callback', 'lr_at', 'LinearDecayLR', 'LossLog', 'Prog
 # %% ../nbs/07b_callbacks.ipynb #69d2bc6e
 class Callback:
     "Hooks around the training loop; subclasses override what they need."
+    every_process = False     # with several processes (torchrun): run in each (True) or in rank 0 only, the writer
     def on_fit_start(self, trainer): pass
     def before_step(self, trainer): pass
     def after_step(self, trainer, losses: dict[str, float]): pass
@@ -35,6 +36,7 @@ def lr_at(step: int,  # iteration, 1-based
 
 class LinearDecayLR(Callback):
     "Sets both optimizers' learning rate for the coming iteration (`lr_at`)."
+    every_process = True
     def before_step(self, t):
         lr = lr_at(t.step + 1, t.config)
         for opt in (t.opt_g, t.opt_d):

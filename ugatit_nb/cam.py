@@ -9,7 +9,7 @@ import torch.nn as nn
 from .norms import SNLinear
 
 # %% auto #0
-__all__ = ['CAM']
+__all__ = ['CAM', 'eta_text']
 
 # %% ../nbs/02_cam.ipynb #6fc07add
 class CAM(nn.Module):
@@ -39,3 +39,10 @@ class CAM(nn.Module):
         a = self.act(self.conv1x1(a))                            # (B, C, H, W)
         heatmap = a.sum(1, keepdim=True)                         # (B, 1, H, W)
         return a, torch.cat([gap_logit, gmp_logit], 1), heatmap
+
+# %% ../nbs/02_cam.ipynb #171c7c48
+def eta_text(cam_logit: torch.Tensor | None, i: int = 0) -> str:
+    "η of image `i` as a reader sees it: 'η: GAP 0.91, GMP 0.88' (σ of the logits), or a note where a network has no CAM."
+    if cam_logit is None: return 'η: none (this network was built without CAM)'
+    gap, gmp = torch.sigmoid(cam_logit[i].float()).tolist()
+    return f'η: GAP {gap:.2f}, GMP {gmp:.2f}'

@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #7961c61b
 from __future__ import annotations
-import argparse, difflib, json, sys, time, warnings
+import argparse, difflib, json, signal, sys, time, warnings
 from dataclasses import fields, replace
 from pathlib import Path
 import torch
@@ -13,8 +13,12 @@ from .callbacks import lr_at
 from .config import AMPS, PHASES, check_config
 from fastcore.docments import docments
 from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load_rgb, resolve_dataset, test_transform
-from .generator import Generator
+from .generator import Generator, DECODER_NORMS
+from .cam import eta_text
+from .models import pretrained
+from .distributed import dist_env
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
+from .config import cpu_config
 from .viz import show_images, show_heatmap, image_grid, overlay_heatmap, save_png
 from .evaluate import evaluate, format_table, inception_features
 
@@ -51,7 +55,9 @@ def printable(text) -> str:
     "`text` safe to print whatever the terminal's encoding: undecodable bytes of file names as \\xNN escapes."
     return str(text).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
 
-def say(*parts): print(printable(' '.join(map(str, parts))), flush=True)
+def say(*parts):
+    "Print a line for the user (once: under torchrun only the first process speaks)."
+    if dist_env()[0] == 0: print(printable(' '.join(map(str, parts))), flush=True)
 
 def _resume(model: UGATIT, config: UGATITConfig) -> None:
     "Load the newest intact checkpoint of the run (saying which, and what the new --iteration means), if there is one."
@@ -104,7 +110,7 @@ class _Parser(argparse.ArgumentParser):
             if tips: message += ' (' + '; '.join(tips) + ')'
         self.exit(2, f'{self.prog}: error: {message} ({self.prog} --help lists the options)\n')
 
-PRESETS = {'paper': paper_config, 'tiny': tiny_config}
+PRESETS = {'paper': paper_config, 'cpu': cpu_config, 'tiny': tiny_config}
 
 def _preset_help() -> str:
     differs = lambda c: ', '.join(f'{f.name}={getattr(c, f.name)}' for f in fields(UGATITConfig)
@@ -118,7 +124,7 @@ def config_parser() -> argparse.ArgumentParser:
                 'paper, the paper\'s settings; true/false options take True or False.')
     p.add_argument('--preset', choices=tuple(PRESETS), default='paper', help=_preset_help())
     notes, base = docments(UGATITConfig), UGATITConfig()
-    choices = {'phase': PHASES, 'amp': AMPS}
+    choices = {'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS}
     for f in fields(UGATITConfig):
         kw = dict(default=None, help=f'{notes.get(f.name) or ""} (default: {getattr(base, f.name)!r})')
         if f.type in ('bool', bool): p.add_argument(f'--{f.name}', type=_str2bool, nargs='?', const=True, metavar='True|False', **kw)
@@ -133,15 +139,27 @@ def parse_config(argv: list[str] | None = None) -> UGATITConfig:
 
 ERRORS = (NonFiniteLoss, ValueError, OSError, RuntimeError)   # CheckpointError, BadImage, RunExists, full disks …
 
+def _stop_on_sigterm():
+    "Under torchrun: when another process fails, torchrun stops this one with SIGTERM; say so in one line."
+    rank, world, _ = dist_env()
+    def stop(sig, frame):
+        sys.exit(f'process {rank} of {world}: stopped by torchrun (another process of the run ended); '
+                 'resume with --resume True')
+    if world > 1: signal.signal(signal.SIGTERM, stop)
+
 def train_cli(argv: list[str] | None = None) -> None:
-    "Console script `ugatit_nb_train`."
+    "Console script `ugatit_nb_train` (also `python -m ugatit_nb.cli` and, for several processes, under torchrun)."
     cfg = parse_config(argv)
+    _stop_on_sigterm()
     try: model = run(cfg)
     except ERRORS as e: sys.exit(f'error: {e}')              # one line, no traceback; nothing written is lost
     except KeyboardInterrupt: sys.exit('stopped at once (second Ctrl-C): the newest checkpoint is the last one saved')
     if cfg.phase == 'train':
         say(f'iteration {model.step}/{cfg.iteration}; checkpoint: {model.last_checkpoint}; '
             f'samples: {model.result_root / "samples"}; log: {model.result_root / "log.jsonl"}')
+        if model.last_evaluation:                            # --eval_freq > 0: the numbers at the end, as ugatit_nb_eval prints them
+            say(f'\nevaluation at iteration {model.step} (test images of {model.dataset_root.name}):\n'
+                + format_table(model.last_evaluation))
 
 # %% ../nbs/90_cli.ipynb #c8936955
 def translate_figure(image: str | Path,  # image file to translate
@@ -154,31 +172,32 @@ def translate_figure(image: str | Path,  # image file to translate
     x = test_transform(load_rgb(image), img_size)[None]            # (1, 3, S, S)
     gen.eval()
     with torch.no_grad(): fake, cam_logit, heatmap = gen(x)
-    eta = torch.sigmoid(cam_logit)[0]                               # η on GAP and GMP
     fig, axs = plt.subplots(1, 3, figsize=(7.5, 2.8))
     show_images([x[0], fake[0]], ['input', title], axs=axs[:2])
-    show_heatmap(x[0], heatmap[0], ax=axs[2], title=f'CAM heatmap, η={eta[0]:.2f}/{eta[1]:.2f}')
+    show_heatmap(x[0], heatmap[0], ax=axs[2], title=f'heatmap, {eta_text(cam_logit)}')
     fig.tight_layout()
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100); plt.close(fig)
     return out
 
 def demo(argv: list[str] | None = None) -> None:
-    "Console script `ugatit_nb_demo`: translate an image with a checkpoint's A→B generator (default: untrained)."
+    "Console script `ugatit_nb_demo`: translate an image with the shipped model's A→B generator (or a checkpoint's, or an untrained one)."
     p = argparse.ArgumentParser(prog='ugatit_nb_demo', description=demo.__doc__)
     p.add_argument('--image', help='image to translate (default: the first image of faces2anime testA)')
-    p.add_argument('--checkpoint', help='a ugatit_nb or reference-release checkpoint (default: an untrained generator)')
+    p.add_argument('--checkpoint', help="a ugatit_nb or reference-release checkpoint (default: the shipped faces2anime model)")
+    p.add_argument('--untrained', action='store_true', help='use an untrained generator instead, to see what training changes')
     p.add_argument('--out', default='ugatit_demo.png', help='PNG to write')
     p.add_argument('--seed', type=int, default=0, help='seed of the untrained generator')
     a = p.parse_args(argv)
     image = a.image or find_images(embedded_dataset() / 'testA')[0]
-    if a.checkpoint:
-        try: model = UGATIT.from_checkpoint(a.checkpoint)
-        except CheckpointError as e: sys.exit(f'error: {e}')
-        gen, size, title = model.nets['gen_a2b'], model.config.img_size, f'G_A→B, iteration {model.step}'
-    else:
+    if a.untrained:
         torch.manual_seed(a.seed)
-        gen, size, title = Generator(ch=16, n_res=4, img_size=128, light=True), 128, 'untrained G_A→B'
+        gen, size, title = Generator(ch=16, n_res=2, img_size=64, light=True), 64, 'untrained G_A→B'
+    else:
+        try: model = UGATIT.from_checkpoint(a.checkpoint) if a.checkpoint else pretrained('faces2anime')
+        except (CheckpointError, FileNotFoundError) as e: sys.exit(f'error: {e}')
+        which = f'{a.checkpoint}' if a.checkpoint else 'shipped model'
+        gen, size, title = model.nets['gen_a2b'], model.config.img_size, f'G_A→B ({which}, iteration {model.step})'
     print(f'wrote {translate_figure(image, a.out, gen, size, title)}')
 
 # %% ../nbs/90_cli.ipynb #5501e3c5
@@ -207,3 +226,7 @@ def eval_cli(argv: list[str] | None = None) -> None:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=1))
         print(f'wrote {a.json}')
+
+# %% ../nbs/90_cli.ipynb #6a3544d0
+if __name__ == '__main__' and '__file__' in globals():   # python -m ugatit_nb.cli … (torchrun -m ugatit_nb.cli …); not in a notebook
+    train_cli()

@@ -188,9 +188,10 @@ def load_split(root: str | Path,  # dataset folder holding trainA/, trainB/, tes
 
 # %% ../nbs/06_data.ipynb #e8d7cbb8
 class EndlessSampler(Sampler):
-    "Yields (index, augmentation seed) forever: a fresh permutation each epoch, all derived from `seed`."
-    def __init__(self, n: int, seed: int = 0, start: int = 0):
-        self.n, self.seed, self.start = n, seed, start
+    "Yields (index, augmentation seed) forever: a fresh permutation each epoch, all derived from `seed`; optionally one process's share."
+    def __init__(self, n: int, seed: int = 0, start: int = 0,
+                 rank: int = 0, world: int = 1, block: int = 1):  # several processes: blocks of `block` positions in turn
+        self.n, self.seed, self.start, self.rank, self.world, self.block = n, seed, start, rank, world, block
 
     def __iter__(self):
         pos = self.start
@@ -198,7 +199,8 @@ class EndlessSampler(Sampler):
             epoch, offset = divmod(pos, self.n)
             perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
             for i in perm[offset:].tolist():
-                yield i, (self.seed * 1_000_003 + pos) % 2**62   # one augmentation seed per position in the stream
+                if (pos // self.block) % self.world == self.rank:   # this process's block of the one stream
+                    yield i, (self.seed * 1_000_003 + pos) % 2**62   # one augmentation seed per position in the stream
                 pos += 1
 
 # %% ../nbs/06_data.ipynb #0ffa54c1
@@ -207,11 +209,12 @@ def _ignore_sigint(worker_id: int):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 class UnpairedBatches:
-    "Endless iterator of (real_A, real_B) batches, each (B, 3, S, S); resumable at any step."
+    "Endless iterator of (real_A, real_B) batches, each (B, 3, S, S); resumable at any step; one shard per process."
     def __init__(self, ds_a: Dataset, ds_b: Dataset, batch_size: int = 1, seed: int = 0,
-                 num_workers: int = 0, start_step: int = 0, pin_memory: bool = False):
-        def loader(ds, s):
-            sampler = EndlessSampler(len(ds), s, start=start_step * batch_size)
+                 num_workers: int = 0, start_step: int = 0, pin_memory: bool = False,
+                 rank: int = 0, world: int = 1):  # process `rank` of `world` (torchrun) takes every world-th batch
+        def loader(ds, s):   # the global stream advances world × batch_size positions per step
+            sampler = EndlessSampler(len(ds), s, start=start_step * batch_size * world, rank=rank, world=world, block=batch_size)
             return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                               pin_memory=pin_memory, persistent_workers=num_workers > 0, worker_init_fn=_ignore_sigint)
         self.loaders = loader(ds_a, 2 * seed), loader(ds_b, 2 * seed + 1)   # independent streams for A and B

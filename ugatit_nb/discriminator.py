@@ -45,7 +45,8 @@ class Discriminator(nn.Module):
     def __init__(self,
                  in_ch: int = 3,  # input image channels
                  ch: int = 64,  # channels of the first conv; doubled by each following one
-                 n_layers: int = 7):  # depth: 7 for the global critic, 5 for the local one
+                 n_layers: int = 7,  # depth: 7 for the global critic, 5 for the local one
+                 cam: bool = True):  # CAM attention and η_D; False is the paper's "w/o CAM" ablation (cam_logit None)
         super().__init__()
         if n_layers < 3: raise ValueError(f'n_layers must be at least 3, got {n_layers}')
         self.n_layers = n_layers
@@ -55,12 +56,13 @@ class Discriminator(nn.Module):
         c = ch * 2 ** (n_layers - 2)                 # channels seen by CAM
         blocks.append(('last', sn_conv_block(c // 2, c, 1)))
         self.encoder = nn.Sequential(OrderedDict(blocks))
-        self.cam = CAM(c, spectral=True, act=nn.LeakyReLU(0.2, inplace=True))
+        self.cam = CAM(c, spectral=True, act=nn.LeakyReLU(0.2, inplace=True)) if cam else None
         self.classifier = nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(1)),
             ('conv', SNConv2d(c, 1, 4, 1, bias=False))]))
 
     def forward(self, x: torch.Tensor):
-        "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2), heatmap (B,1,h+1,w+1)."
+        "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2) (None without CAM), heatmap (B,1,h+1,w+1)."
         disc_feature_size(min(x.shape[-2:]), self.n_layers)   # a clear error before a reflection-pad crash
-        a, cam_logit, heatmap = self.cam(self.encoder(x))
+        e = self.encoder(x)
+        a, cam_logit, heatmap = self.cam(e) if self.cam is not None else (e, None, e.sum(1, keepdim=True))
         return self.classifier(a), cam_logit, heatmap

@@ -415,5 +415,5 @@ class Evaluate(Callback):
         if self.judge is None: self.judge = load_judge()
     def after_step(self, t, losses):
         if t.step % self.every and t.step != t.config.iteration: return
-        self.last = evaluate(t, t.dataset_root, self.judge, self.inception)
+        self.last = t.last_evaluation = evaluate(t, t.dataset_root, self.judge, self.inception)
         losses.update(flat_metrics(self.last))

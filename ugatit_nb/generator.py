@@ -11,7 +11,7 @@ from .norms import AdaLIN, LIN
 from .cam import CAM
 
 # %% auto #0
-__all__ = ['conv_norm_act', 'ResBlock', 'AdaLINResBlock', 'up_block', 'Generator']
+__all__ = ['DECODER_NORMS', 'conv_norm_act', 'ResBlock', 'DecoderNorm', 'AdaLINResBlock', 'up_block', 'Generator']
 
 # %% ../nbs/03_generator.ipynb #badf07da
 def conv_norm_act(in_ch: int, out_ch: int, kernel: int, stride: int = 1,
@@ -34,14 +34,32 @@ class ResBlock(nn.Module):
         return x + self.conv2(self.conv1(x))
 
 # %% ../nbs/03_generator.ipynb #2e807fee
-class AdaLINResBlock(nn.Module):
-    "Decoder residual block whose two norms are AdaLIN with the image's γ, β."
-    def __init__(self, ch: int):
+DECODER_NORMS = ('adalin', 'in', 'ln', 'adain', 'gn')   # the paper's Table 1 rows: AdaLIN and the norms it is compared with
+
+class DecoderNorm(nn.Module):
+    "The decoder norms AdaLIN is compared with: AdaIN (instance statistics, the MLP's γ, β) or IN, LN, GN (their own affine)."
+    def __init__(self, kind: str, ch: int):
         super().__init__()
+        if kind not in DECODER_NORMS[1:]: raise ValueError(f'decoder norm must be one of {", ".join(DECODER_NORMS)}, got {kind!r}')
+        self.kind = kind
+        self.norm = {'adain': lambda: nn.InstanceNorm2d(ch),              # γ, β come from the MLP
+                     'in': lambda: nn.InstanceNorm2d(ch, affine=True),
+                     'ln': lambda: nn.GroupNorm(1, ch),                    # one group: statistics over (C, H, W)
+                     'gn': lambda: nn.GroupNorm(8 if ch % 8 == 0 else 1, ch)}[kind]()
+
+    def forward(self, x, gamma, beta):              # x (B, C, H, W); gamma, beta (B, C), or None when not adaptive
+        h = self.norm(x)
+        return h * gamma[:, :, None, None] + beta[:, :, None, None] if self.kind == 'adain' else h
+
+class AdaLINResBlock(nn.Module):
+    "Decoder residual block whose two norms are AdaLIN with the image's γ, β (or, for the ablations, another `DecoderNorm`)."
+    def __init__(self, ch: int, norm: str = 'adalin'):
+        super().__init__()
+        make_norm = (lambda: AdaLIN(ch)) if norm == 'adalin' else (lambda: DecoderNorm(norm, ch))
         self.conv1 = conv_norm_act(ch, ch, 3)
-        self.norm1 = AdaLIN(ch)
+        self.norm1 = make_norm()
         self.conv2 = conv_norm_act(ch, ch, 3)
-        self.norm2 = AdaLIN(ch)
+        self.norm2 = make_norm()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x, gamma, beta):              # x (B, C, H, W); gamma, beta (B, C)
@@ -65,37 +83,44 @@ class Generator(nn.Module):
                  ch: int = 64,  # channels after the stem; the bottleneck has 4·ch
                  n_res: int = 4,  # residual blocks in the encoder and AdaLIN blocks in the decoder
                  img_size: int = 256,  # image side the full MLP is sized for (any size works when light)
-                 light: bool = False):  # MLP on pooled features instead of the whole map
+                 light: bool = False,  # MLP on pooled features instead of the whole map
+                 cam: bool = True,  # CAM attention; False is the paper's "w/o CAM" ablation (no η, cam_logit None)
+                 norm: str = 'adalin'):  # the decoder's norm: 'adalin' (the paper), or 'in', 'ln', 'adain', 'gn' (ablations)
         super().__init__()
         if img_size % 4: raise ValueError(f'img_size must be a multiple of 4 (two ×2 down-samplings), got {img_size}')
+        if norm not in DECODER_NORMS: raise ValueError(f'norm must be one of {", ".join(DECODER_NORMS)}, got {norm!r}')
         c = 4 * ch                                   # bottleneck channels
-        self.img_size, self.light = img_size, light
+        self.img_size, self.light, self.adaptive = img_size, light, norm in ('adalin', 'adain')
         IN = nn.InstanceNorm2d
         self.encoder = nn.Sequential(OrderedDict(
             [('stem', conv_norm_act(in_ch, ch, 7, norm=IN(ch), act=nn.ReLU(inplace=True))),
              ('down1', conv_norm_act(ch, 2 * ch, 3, 2, norm=IN(2 * ch), act=nn.ReLU(inplace=True))),
              ('down2', conv_norm_act(2 * ch, c, 3, 2, norm=IN(c), act=nn.ReLU(inplace=True)))]
             + [(f'res{i + 1}', ResBlock(c)) for i in range(n_res)]))
-        self.cam = CAM(c)
-        mlp_in = c if light else c * (img_size // 4) ** 2
-        self.mlp = nn.Sequential(OrderedDict([('fc1', nn.Linear(mlp_in, c, bias=False)), ('act1', nn.ReLU(inplace=True)),
-                                              ('fc2', nn.Linear(c, c, bias=False)), ('act2', nn.ReLU(inplace=True))]))
-        self.gamma = nn.Linear(c, c, bias=False)
-        self.beta = nn.Linear(c, c, bias=False)
-        self.ada_blocks = nn.ModuleList(AdaLINResBlock(c) for _ in range(n_res))
+        self.cam = CAM(c) if cam else None
+        if self.adaptive:                            # γ, β from the image: only adaptive norms read them
+            mlp_in = c if light else c * (img_size // 4) ** 2
+            self.mlp = nn.Sequential(OrderedDict([('fc1', nn.Linear(mlp_in, c, bias=False)), ('act1', nn.ReLU(inplace=True)),
+                                                  ('fc2', nn.Linear(c, c, bias=False)), ('act2', nn.ReLU(inplace=True))]))
+            self.gamma = nn.Linear(c, c, bias=False)
+            self.beta = nn.Linear(c, c, bias=False)
+        self.ada_blocks = nn.ModuleList(AdaLINResBlock(c, norm) for _ in range(n_res))
         self.up = nn.Sequential(OrderedDict([('up1', up_block(c, c // 2)), ('up2', up_block(c // 2, ch))]))
         self.to_rgb = nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(3)),
                                                  ('conv', nn.Conv2d(ch, out_ch, 7, bias=False)), ('act', nn.Tanh())]))
 
     def forward(self, x: torch.Tensor):
-        "x (B,3,H,W) in [-1,1] → image (B,3,H,W), cam_logit (B,2), heatmap (B,1,H/4,W/4)."
+        "x (B,3,H,W) in [-1,1] → image (B,3,H,W), cam_logit (B,2) (None without CAM), heatmap (B,1,H/4,W/4)."
         if not self.light and tuple(x.shape[-2:]) != (self.img_size, self.img_size):
             raise ValueError(f'this full Generator was built for {self.img_size}×{self.img_size} images and got '
                              f'{x.shape[-2]}×{x.shape[-1]}: resize the input, or use light=True for any size')
         e = self.encoder(x)                          # E_s: (B, 4ch, H/4, W/4)
-        a, cam_logit, heatmap = self.cam(e)          # a_s, η_s logits (B, 2), heatmap (B, 1, H/4, W/4)
-        s = a.mean((2, 3)) if self.light else a.flatten(1)   # (B, 4ch) or (B, 4ch·H/4·W/4)
-        s = self.mlp(s)
-        gamma, beta = self.gamma(s), self.beta(s)    # (B, 4ch) each, shared by all AdaLIN blocks
+        if self.cam is not None: a, cam_logit, heatmap = self.cam(e)   # a_s, η_s logits (B, 2), heatmap (B, 1, H/4, W/4)
+        else: a, cam_logit, heatmap = e, None, e.sum(1, keepdim=True)  # no attention: the features as they are
+        gamma = beta = None
+        if self.adaptive:
+            s = a.mean((2, 3)) if self.light else a.flatten(1)   # (B, 4ch) or (B, 4ch·H/4·W/4)
+            s = self.mlp(s)
+            gamma, beta = self.gamma(s), self.beta(s)    # (B, 4ch) each, shared by all AdaLIN blocks
         for block in self.ada_blocks: a = block(a, gamma, beta)
         return self.to_rgb(self.up(a)), cam_logit, heatmap

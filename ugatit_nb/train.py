@@ -21,6 +21,7 @@ from .checkpoint import (CKPT_FORMAT, CheckpointError, atomic_save, read_checkpo
 from .callbacks import Callback, default_callbacks
 from .config import UGATITConfig, ARCH_FIELDS, check_config, pick_device, tiny_config, paper_config
 from .data import load_split, resolve_dataset, UnpairedBatches
+from .distributed import start_distributed, data_parallel, any_process, lost_contact
 
 # %% auto #0
 __all__ = ['NET_NAMES', 'RELEASE_NAME', 'NonFiniteLoss', 'UGATIT']
@@ -37,12 +38,17 @@ class UGATIT:
     def __init__(self, config: UGATITConfig | None = None):
         c = self.config = check_config(config or UGATITConfig())   # clear errors before anything is built
         self.device = pick_device(c.device)
+        self.rank, self.world_size, local_rank = start_distributed(self.device.type, c.dist_timeout)   # torchrun, or (0, 1, 0)
+        if self.world_size > 1:
+            if c.compile: raise ValueError('compile=True is not supported with several processes (torchrun) yet: leave it off')
+            if not c.detach_d_fakes: raise ValueError('detach_d_fakes=False is not supported with several processes (torchrun)')
+            if self.device.type == 'cuda': self.device = torch.device('cuda', local_rank)   # one GPU per process
         if c.amp == 'fp16' and self.device.type == 'cpu':
             warnings.warn('amp=fp16 on a CPU runs several times slower than bf16 (the CPU has few fp16 kernels); '
                           'use amp=bf16 or off', stacklevel=2)
         torch.manual_seed(c.seed)
-        make_gen = lambda: Generator(c.img_ch, c.img_ch, c.ch, c.n_res, c.img_size, c.light)
-        make_disc = lambda n: Discriminator(c.img_ch, c.ch, n)
+        make_gen = lambda: Generator(c.img_ch, c.img_ch, c.ch, c.n_res, c.img_size, c.light, c.cam_g, c.decoder_norm)
+        make_disc = lambda n: Discriminator(c.img_ch, c.ch, n, c.cam_d)
         self.nets = dict(gen_a2b=make_gen(), gen_b2a=make_gen(), disc_global_a=make_disc(c.n_dis),
                          disc_global_b=make_disc(c.n_dis), disc_local_a=make_disc(c.n_dis_local),
                          disc_local_b=make_disc(c.n_dis_local))
@@ -63,14 +69,18 @@ class UGATIT:
         if self.device.type == 'cuda':
             torch.backends.cudnn.benchmark = c.benchmark_flag
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = c.tf32
+        self.frozen_critics = {}                       # the critics as the generator step calls them: no DDP bookkeeping
         for name, net in self.nets.items():                               # self.gen_a2b(x) etc.
             # all six compile: spectral norm is plain module code here (`SNConv2d`, 01_norms), not a hook
-            setattr(self, name, torch.compile(net) if c.compile else net)
+            fast = torch.compile(net) if c.compile else net
+            setattr(self, name, data_parallel(fast, self.device) if self.world_size > 1 else fast)   # DDP: 07d_distributed
+            if name.startswith('disc'): self.frozen_critics[name] = fast
         self.step = 0                                  # completed iterations
         self.dataset_root: Path | None = None          # set by `bind_run`
         self.result_root: Path | None = None
         self.last_samples: dict[str, Path] = {}        # newest sample grid per direction
         self.last_checkpoint: Path | None = None       # newest checkpoint of this run
+        self.last_evaluation: dict | None = None       # newest `evaluate` result (the `Evaluate` callback sets it)
         self.stop_requested = False                    # Ctrl-C: stop after the current iteration
 
     def _autocast(self):
@@ -88,7 +98,10 @@ class UGATIT:
     def _update(self, opt, scaler, total: torch.Tensor, losses: dict, prefix: str) -> dict[str, float]:
         "Check every term is finite, then backward and step; returns the losses as floats."
         losses = {**losses, f'{prefix}/total': total}
-        values = dict(zip(losses, torch.stack([v.detach().float() for v in losses.values()]).tolist()))  # one sync
+        stacked = torch.stack([v.detach().float() for v in losses.values()])
+        if self.world_size > 1:                             # the global batch's losses, the same on every process
+            torch.distributed.all_reduce(stacked); stacked /= self.world_size
+        values = dict(zip(losses, stacked.tolist()))        # one sync
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad: raise NonFiniteLoss(f'loss {bad[0]} is {values[bad[0]]} at iteration {self.step + 1} '
                                     f'(non-finite: {", ".join(bad)})')
@@ -120,7 +133,7 @@ class UGATIT:
                     real_logit, real_cam_logit, _ = disc(real)     # real first, then fake: the release's order
                     fake_logit, fake_cam_logit, _ = disc(fake)
                     adv[f'd/adv_{scale}_{dom}'] = adv_loss_d(real_logit, fake_logit)              # on the logit map
-                    adv[f'd/adv_cam_{scale}_{dom}'] = adv_loss_d(real_cam_logit, fake_cam_logit)  # on η_D
+                    if c.cam_d: adv[f'd/adv_cam_{scale}_{dom}'] = adv_loss_d(real_cam_logit, fake_cam_logit)  # on η_D
             L_lsgan = sum(adv.values())
         return self._update(self.opt_d, self.scaler_d, c.adv_weight * L_lsgan, adv, 'd')
 
@@ -137,13 +150,13 @@ class UGATIT:
             adv = {}
             for dom, fake in (('a', fake_b2a), ('b', fake_a2b)):
                 for scale in ('global', 'local'):
-                    logit, cam_logit, _ = getattr(self, f'disc_{scale}_{dom}')(fake)
+                    logit, cam_logit, _ = self.frozen_critics[f'disc_{scale}_{dom}'](fake)   # frozen: only passes gradients back
                     adv[f'g/adv_{scale}_{dom}'] = adv_loss_g(logit)
-                    adv[f'g/adv_cam_{scale}_{dom}'] = adv_loss_g(cam_logit)
+                    if c.cam_d: adv[f'g/adv_cam_{scale}_{dom}'] = adv_loss_g(cam_logit)
             cycle = {'g/cycle_a': cycle_loss(fake_a2b2a, real_a), 'g/cycle_b': cycle_loss(fake_b2a2b, real_b)}
             identity = {'g/identity_a': identity_loss(fake_a2a, real_a), 'g/identity_b': identity_loss(fake_b2b, real_b)}
             cam = {'g/cam_a': cam_loss(cam_b2a, cam_a2a),          # of gen_b2a: η on a B image (source) vs an A one
-                   'g/cam_b': cam_loss(cam_a2b, cam_b2b)}          # of gen_a2b
+                   'g/cam_b': cam_loss(cam_a2b, cam_b2b)} if c.cam_g else {}   # of gen_a2b; none without CAM
             L_lsgan, L_cycle, L_identity, L_cam = (sum(t.values()) for t in (adv, cycle, identity, cam))
             total = c.adv_weight * L_lsgan + c.cycle_weight * L_cycle + c.identity_weight * L_identity + c.cam_weight * L_cam
         values = self._update(self.opt_g, self.scaler_g, total, adv | cycle | identity | cam, 'g')
@@ -191,17 +204,22 @@ def state_dict(self: UGATIT) -> dict:
             'scaler_g': self.scaler_g.state_dict(), 'scaler_d': self.scaler_d.state_dict(), 'rng': rng_state()}
 
 @patch
-def load_state_dict(self: UGATIT, state: dict, where: str = 'checkpoint'):
-    "Restore a `state_dict()`; the networks' shape settings must match this run's."
+def load_state_dict(self: UGATIT, state: dict, where: str = 'checkpoint', nets_only: bool = False):
+    "Restore a `state_dict()` (or only the networks); the networks' shape settings must match this run's."
     theirs = state['config']
-    diff = [f'{k}={theirs.get(k)!r} (this run: {getattr(self.config, k)!r})' for k in ARCH_FIELDS
-            if theirs.get(k) != getattr(self.config, k)]
+    default = UGATITConfig()                             # fields a checkpoint predates have their default
+    diff = [f'{k}={theirs.get(k, getattr(default, k))!r} (this run: {getattr(self.config, k)!r})' for k in ARCH_FIELDS
+            if theirs.get(k, getattr(default, k)) != getattr(self.config, k)]
     if diff: raise CheckpointError(f'{where} was made by different networks: ' + ', '.join(diff))
-    for n, net in self.nets.items(): net.load_state_dict(state['nets'][n])
+    if not nets_only and 'opt_g' not in state:
+        raise CheckpointError(f'{where} holds network weights only (a shipped model, see `save_weights`): it translates, '
+                              'but a run cannot resume from it')
+    for n, net in self.nets.items(): net.load_state_dict(state['nets'][n])   # fp16 weights are widened on copy
+    self.step = state['step']
+    if nets_only: return
     self.opt_g.load_state_dict(state['opt_g']); self.opt_d.load_state_dict(state['opt_d'])
     self.scaler_g.load_state_dict(state['scaler_g']); self.scaler_d.load_state_dict(state['scaler_d'])
     set_rng_state(state['rng'])
-    self.step = state['step']
 
 @patch
 def save_checkpoint(self: UGATIT, path: str | Path | None = None) -> Path:
@@ -214,6 +232,13 @@ def save_checkpoint(self: UGATIT, path: str | Path | None = None) -> Path:
     return path
 
 @patch
+def save_weights(self: UGATIT, path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    "Write the six networks alone (parameters in `dtype`, buffers as they are), the config and the iteration: a model to ship."
+    cast = lambda net: {k: v.to(dtype) if k in dict(net.named_parameters()) else v for k, v in net.state_dict().items()}
+    return atomic_save({'format': CKPT_FORMAT, 'step': self.step, 'config': asdict(self.config),
+                        'nets': {n: cast(net) for n, net in self.nets.items()}}, path)
+
+@patch
 def load_checkpoint(self: UGATIT, path: str | Path) -> UGATIT:
     "Continue from checkpoint `path`."
     self.load_state_dict(read_checkpoint(path), str(path)); return self
@@ -224,7 +249,7 @@ def from_checkpoint(cls: UGATIT, path: str | Path, device: str = 'cpu') -> UGATI
     state = read_checkpoint(path, release_ok=True)
     if state.get('format') == CKPT_FORMAT:
         m = cls(replace(UGATITConfig(**state['config']), device=device, compile=False))
-        m.load_state_dict(state, str(path)); return m
+        m.load_state_dict(state, str(path), nets_only=True); return m
     g, d = official.generator_config(state['genA2B'], str(path)), official.discriminator_config(state['disGA'], str(path))
     return cls(UGATITConfig(light=g['light'], ch=g['ch'], n_res=g['n_res'], img_size=g['img_size'], n_dis=d['n_layers'],
                             img_ch=g['in_ch'], device=device)).load_official(state)
@@ -247,20 +272,26 @@ def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, sho
     "Train until `config.iteration`; Ctrl-C saves and returns, a non-finite loss stops with the last good checkpoint."
     c = self.config
     if self.result_root is None: self.bind_run()
-    self.result_root.mkdir(parents=True, exist_ok=True)
     fresh = self.step == 0 and not c.resume               # resume=True without a checkpoint: the same run, again
-    for note in claim_result_folder(self.result_root, fresh, c.overwrite): print(note, file=sys.stderr)
+    if self.rank == 0:                                    # one writer (07d_distributed)
+        self.result_root.mkdir(parents=True, exist_ok=True)
+        for note in claim_result_folder(self.result_root, fresh, c.overwrite): print(note, file=sys.stderr)
+    if self.world_size > 1 and self.rank == 0:
+        print(f'{self.world_size} processes × batch {c.batch_size} = global batch {self.world_size * c.batch_size} '
+              f'({torch.distributed.get_backend()})', file=sys.stderr)
     if batches is None:
         split = lambda s: load_split(self.dataset_root, s, c.img_size, train=True)
         batches = UnpairedBatches(split('trainA'), split('trainB'), c.batch_size, c.seed, c.num_workers,
-                                  start_step=self.step, pin_memory=self.device.type == 'cuda')
+                                  start_step=self.step, pin_memory=self.device.type == 'cuda',
+                                  rank=self.rank, world=self.world_size)
     cbs = default_callbacks(show, c.eval_freq) if callbacks is None else callbacks
+    cbs = [cb for cb in cbs if self.rank == 0 or cb.every_process]   # log, samples, checkpoints: rank 0 only
     self.stop_requested, self.last_checkpoint = False, latest_checkpoint(self.ckpt_dir)
     def on_sigint(sig, frame):
         if self.stop_requested: raise KeyboardInterrupt          # second Ctrl-C: stop now
         self.request_stop()
-        print(f'\nCtrl-C: stopping after iteration {self.step + 1} and saving a checkpoint '
-              '(Ctrl-C again to stop at once)', file=sys.stderr)
+        if self.rank == 0: print(f'\nCtrl-C: stopping after iteration {self.step + 1} and saving a checkpoint '
+                                 '(Ctrl-C again to stop at once)', file=sys.stderr)
     try: previous = signal.signal(signal.SIGINT, on_sigint)
     except ValueError: previous = None                           # not the main thread: no handler
     for cb in cbs: cb.on_fit_start(self)
@@ -268,10 +299,17 @@ def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, sho
         while self.step < c.iteration and not self.stop_requested:
             real_a, real_b = next(batches)
             for cb in cbs: cb.before_step(self)
-            try: losses = self.train_step(real_a, real_b)
+            try:
+                losses = self.train_step(real_a, real_b)
+                if self.world_size > 1: self.stop_requested = any_process(self.stop_requested, self.device)   # stop together
             except NonFiniteLoss as e:
                 raise NonFiniteLoss(f'{e}; training stopped, the last good checkpoint is '
                                     f'{self.last_checkpoint or "(none written yet)"}') from None
+            except RuntimeError as e:                            # another process died or hangs: say so in one line
+                if self.world_size == 1 or not (why := lost_contact(e)): raise
+                raise RuntimeError(f'process {self.rank} of {self.world_size}: lost contact with the other processes at '
+                                   f'iteration {self.step + 1} ({why}); the newest checkpoint is '
+                                   f'{latest_checkpoint(self.ckpt_dir) or "(none written yet)"}: continue with --resume True') from None
             for cb in cbs: cb.after_step(self, losses)
     finally:
         if previous is not None: signal.signal(signal.SIGINT, previous)

@@ -15,6 +15,8 @@ from PIL import Image
 from .callbacks import Callback
 from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, test_transform, embedded_dataset
 from .norms import AdaLIN, LIN
+from .cam import eta_text
+from .models import pretrained
 from .train import UGATIT, tiny_config
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
 
@@ -24,9 +26,10 @@ __all__ = ['VIEWS', 'CMAPS', 'MAX_UPLOAD_BYTES', 'as_model', 'as_images', 'Widge
 
 # %% ../nbs/10_widgets.ipynb #8483e98a
 def as_model(model=None, device: str = 'cpu') -> UGATIT:
-    "A `UGATIT` from a model, a checkpoint path (ugatit_nb's or the reference release's), or None (untrained, tiny)."
+    "A `UGATIT` from a model, a checkpoint path (ugatit_nb's or the reference release's), None (the shipped faces2anime model) or 'untrained'."
     if isinstance(model, UGATIT): return model
-    if model is None: return UGATIT(tiny_config(device=device))
+    if model is None: return pretrained('faces2anime', device)
+    if isinstance(model, str) and model == 'untrained': return UGATIT(tiny_config(device=device))
     return UGATIT.from_checkpoint(model, device)
 
 def as_images(images=None) -> list:
@@ -98,7 +101,7 @@ CMAPS = ['jet', 'inferno', 'viridis', 'magma', 'coolwarm', 'gray']
 
 class AttentionInspector(WidgetView):
     "Click through images and attention views of a U-GAT-IT model."
-    def __init__(self, model=None,  # a `UGATIT`, a checkpoint path, or None for an untrained tiny model
+    def __init__(self, model=None,  # a `UGATIT`, a checkpoint path, 'untrained', or None: the shipped faces2anime model
                  images=None,  # a dataset split, a folder, a file or a list of images (default: faces2anime testA)
                  size: int = 192):  # display size of each panel, px
         self.model, self.files, self.size = as_model(model), as_images(images), size
@@ -160,12 +163,11 @@ class AttentionInspector(WidgetView):
                   overlay_heatmap(seen[0], hm[0], self.opacity.value, self.cmap.value)]
         self.image.value = _png(panels, self.size)
         self.redraws += 1
-        eta = torch.sigmoid(cam[0].float()).tolist()
         who = ('critic: σ of η_D, trained toward 1 on real images and 0 on translations' if v.net.startswith('disc')
                else 'generator: P(source domain)')
         file = Path(self.files[i]).name if isinstance(self.files[i], (str, Path)) else f'#{i}'
         self.info.value = (f'<b>redraw {self.redraws}</b>: image {i} ({file}), {d}, {name}: {v.about}.<br>'
-                           f'Panels: input | {v.panel} | heatmap. η ({who}): GAP {eta[0]:.2f}, GMP {eta[1]:.2f}. '
+                           f'Panels: input | {v.panel} | heatmap. {eta_text(cam)} ({who}). '
                            f'<span style="color:gray">{1000 * (time.perf_counter() - t0):.0f} ms</span>')
 
 # %% ../nbs/10_widgets.ipynb #fe95b451
@@ -263,8 +265,7 @@ class SelfieUpload(WidgetView):
             return False
         self._last = (data, name)
         self.image.value = _png([to_hwc(x[0]), to_hwc(fake[0]), overlay_heatmap(x[0], hm[0])], self.size)
-        eta = torch.sigmoid(cam[0]).tolist()
-        self.message.value = f'{name}: input (centre crop) | translation | heatmap. η: GAP {eta[0]:.2f}, GMP {eta[1]:.2f}'
+        self.message.value = f'{name}: input (centre crop) | translation | heatmap. {eta_text(cam)}'
         return True
 
 # %% ../nbs/10_widgets.ipynb #d2805774
