@@ -38,7 +38,7 @@ def main():
         with torch.no_grad(): eager = timed(lambda: gen(x), a.runs)
         with tempfile.TemporaryDirectory() as tmp:
             path = export_onnx(m, Path(tmp) / 'g.onnx')
-            t, xn = OnnxTranslator(path), x.numpy()
+            t, xn = OnnxTranslator(path, threads=torch.get_num_threads()), x.numpy()
             ort = timed(lambda: t(xn), a.runs)
             size = path.stat().st_size / 1e6
         print(f'{name:10} {1000 * eager:11.1f} {1000 * ort:15.1f} {ort / eager:6.2f} {size:13.1f}', flush=True)

@@ -171,7 +171,8 @@ def app_cli(argv: list[str] | None = None) -> None:
     except ImportError: sys.exit('error: Voilà is not installed: pip install voila')
     env = {**os.environ, 'UGATIT_NB_APP_CHECKPOINT': str(Path(a.checkpoint).resolve()) if a.checkpoint else '',
            'UGATIT_NB_APP_ONNX': str(Path(a.onnx).resolve()) if a.onnx else ''}
-    import tempfile
+    import signal, tempfile
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # stopped by a service manager: still clean up the copy
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, '-m', 'voila', str(page_copy(tmp)), '--no-browser', f'--port={a.port}', f'--Voila.ip={a.host}']
         print(f'Selfie 2 Waifu: http://{a.host}:{a.port}/  (Ctrl-C to stop)', flush=True)

@@ -51,11 +51,14 @@ def export_onnx(model,  # a `UGATIT`, a checkpoint path, or the name of a shippe
 # %% ../nbs/12b_export.ipynb #b6a949dd
 class OnnxTranslator:
     "Run an exported generator with onnxruntime: images (N,3,S,S) float32 in [-1,1] → (translation, heatmap) arrays."
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path,
+                 threads: int | None = None):  # CPU threads for onnxruntime (default: its own choice, all cores)
         import onnxruntime as ort
         self.path = Path(path)
         if not self.path.is_file(): raise FileNotFoundError(f'{self.path}: no such ONNX file')
-        try: self.session = ort.InferenceSession(str(self.path), providers=['CPUExecutionProvider'])
+        options = ort.SessionOptions()
+        if threads: options.intra_op_num_threads = threads
+        try: self.session = ort.InferenceSession(str(self.path), options, providers=['CPUExecutionProvider'])
         except Exception as e: raise ValueError(f'{self.path}: not a readable ONNX model ({str(e).splitlines()[0][:200]})') from None
         meta = self.session.get_modelmeta().custom_metadata_map
         self.meta = {k: json.loads(v) for k, v in meta.items()}

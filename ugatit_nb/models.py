@@ -44,6 +44,7 @@ def ship_model(checkpoint: str | Path,  # a ugatit_nb checkpoint (the end of a r
                evaluation: dict | None = None,  # `evaluate(...)` of the checkpoint, for the card
                log: str | Path | None = None,  # the run's log.jsonl (default: <result folder>/log.jsonl)
                train_seconds: float | None = None,  # the run's wall time, for the card
+               machine: str = '',  # what it ran on, for the card
                log_every: int = 10) -> Path:  # keep every log_every-th iteration of the log (and every evaluation)
     "Write a shipped-model folder from a checkpoint; returns the folder."
     ckpt, dest = Path(checkpoint), Path(dest)
@@ -56,6 +57,7 @@ def ship_model(checkpoint: str | Path,  # a ugatit_nb checkpoint (the end of a r
                 if '"eval/' in l or json.loads(l).get('step', 0) % log_every == 0]
         (dest / 'log.jsonl').write_text(''.join(l + '\n' for l in kept))
     card = {'iteration': model.step, 'config': asdict(model.config), 'command': command, 'train_seconds': train_seconds,
+            'machine': machine,
             'model_bytes': weights.stat().st_size, 'evaluation': evaluation or {}}
     (dest / 'card.json').write_text(json.dumps(card, indent=1) + '\n')
     return dest
