@@ -97,6 +97,8 @@ def ddp_worker(size, iters, device):
     for _ in range(iters):
         sync(); t0 = time.perf_counter(); m.train_step(a, b); sync(); times.append(time.perf_counter() - t0)
     if m.rank == 0: print(json.dumps(dict(world=m.world_size, sec=statistics.median(times))))
+    from ugatit_nb.distributed import finish_distributed
+    finish_distributed()
 
 
 def ddp_rows(sizes, n, iters, device):

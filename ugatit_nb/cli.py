@@ -16,7 +16,7 @@ from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load
 from .generator import Generator, DECODER_NORMS
 from .cam import eta_text
 from .models import pretrained
-from .distributed import dist_env
+from .distributed import dist_env, finish_distributed
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
 from .config import cpu_config
 from .viz import show_images, show_heatmap, image_grid, overlay_heatmap, save_png
@@ -154,6 +154,7 @@ def train_cli(argv: list[str] | None = None) -> None:
     try: model = run(cfg)
     except ERRORS as e: sys.exit(f'error: {e}')              # one line, no traceback; nothing written is lost
     except KeyboardInterrupt: sys.exit('stopped at once (second Ctrl-C): the newest checkpoint is the last one saved')
+    finish_distributed()                                   # several processes: leave together
     if cfg.phase == 'train':
         say(f'iteration {model.step}/{cfg.iteration}; checkpoint: {model.last_checkpoint}; '
             f'samples: {model.result_root / "samples"}; log: {model.result_root / "log.jsonl"}')

@@ -11,7 +11,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 # %% auto #0
-__all__ = ['dist_env', 'start_distributed', 'data_parallel', 'lost_contact', 'any_process']
+__all__ = ['dist_env', 'start_distributed', 'data_parallel', 'lost_contact', 'finish_distributed', 'any_process']
 
 # %% ../nbs/07d_distributed.ipynb #7893430b
 def dist_env() -> tuple[int, int, int]:
@@ -39,6 +39,12 @@ def lost_contact(e: BaseException) -> str | None:
         return None
     first = text.splitlines()[0] if text else type(e).__name__
     return first.split('] ', 1)[-1].split('. ')[0][:160]          # without gloo's source location and advice
+
+def finish_distributed() -> None:
+    "Leave the process group together: wait for every process (rank 0's last checkpoint is written), then close it."
+    if dist.is_initialized():
+        dist.barrier()                          # nobody exits while another still talks to it (gloo aborts on that)
+        dist.destroy_process_group()
 
 def any_process(flag: bool, device: torch.device) -> bool:
     "True on every process when `flag` is true on at least one (so that all stop after the same iteration)."
