@@ -8,14 +8,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 import ipywidgets as W
 import ugatit_nb
+from .data import rgb_from_bytes
 from .faces import centre_box, crop_box, find_face
 
 # %% auto #0
-__all__ = ['MAX_UPLOAD_BYTES', 'LABELS', 'CheckpointTranslator', 'OnnxPageTranslator', 'read_upload', 'to_array', 'to_image',
-           'heat_overlay', 'panels', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'app_cli']
+__all__ = ['LABELS', 'CheckpointTranslator', 'OnnxPageTranslator', 'to_array', 'to_image', 'heat_overlay', 'panels',
+           'Selfie2Waifu', 'page_notebook', 'page_copy', 'app_cli']
 
 # %% ../nbs/13_app.ipynb #557ef88b
-MAX_UPLOAD_BYTES = 20_000_000                     # larger uploads are refused before they are decoded
 LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
 
 class CheckpointTranslator:
@@ -49,12 +49,6 @@ class OnnxPageTranslator:
         return y, heat, 'η: not in the exported graph'
 
 # %% ../nbs/13_app.ipynb #e55e7eb7
-def read_upload(data: bytes, name: str) -> Image.Image:
-    "An uploaded file as an RGB image, or `BadImage` with one sentence (too large, empty, not an image, damaged, a bomb)."
-    from ugatit_nb.data import BadImage, rgb_from_bytes
-    if len(data) > MAX_UPLOAD_BYTES: raise BadImage(f'{name}: {len(data) / 1e6:.0f} MB is too large (at most {MAX_UPLOAD_BYTES / 1e6:.0f} MB)')
-    return rgb_from_bytes(data, name)
-
 def to_array(img: Image.Image, size: int) -> np.ndarray:
     "RGB image → (1, 3, size, size) float32 in [-1, 1]."
     a = np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32)
@@ -115,7 +109,7 @@ class Selfie2Waifu(W.VBox):
     def translate(self, data: bytes, name: str) -> bool:
         "Translate one uploaded file into the result row; a bad file becomes a message. True if translated."
         try:
-            photo = read_upload(data, name)
+            photo = rgb_from_bytes(data, name)      # too large, empty, not an image, damaged, a bomb: `BadImage`
             face, framing = None, 'centre square (face centring off)'
             if self.centre.value:                                # `center_face`'s steps, keeping the face box to draw
                 try: face = find_face(photo)

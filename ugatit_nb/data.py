@@ -12,9 +12,9 @@ from torch.utils.data import Dataset, DataLoader, Sampler
 from PIL import Image, ImageOps
 
 # %% auto #0
-__all__ = ['SPLITS', 'IMG_EXTS', 'MAX_PIXELS', 'find_images', 'BadImage', 'load_rgb', 'rgb_from_bytes', 'pil_to_tensor',
-           'train_transform', 'test_transform', 'BadImageWarning', 'ImageSplit', 'load_split', 'EndlessSampler',
-           'UnpairedBatches', 'embedded_dataset', 'resolve_dataset']
+__all__ = ['SPLITS', 'IMG_EXTS', 'MAX_PIXELS', 'MAX_UPLOAD_BYTES', 'find_images', 'BadImage', 'load_rgb', 'rgb_from_bytes',
+           'pil_to_tensor', 'train_transform', 'test_transform', 'BadImageWarning', 'ImageSplit', 'load_split',
+           'EndlessSampler', 'UnpairedBatches', 'embedded_dataset', 'resolve_dataset']
 
 # %% ../nbs/06_data.ipynb #a380c466
 SPLITS = ('trainA', 'trainB', 'testA', 'testB')
@@ -103,9 +103,13 @@ def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     if size == 0: raise BadImage(f'{path}: empty file (0 bytes)')
     return _decode_rgb(path, str(path), max_pixels)
 
-def rgb_from_bytes(data: bytes, name: str = 'upload', max_pixels: int = MAX_PIXELS) -> Image.Image:
-    "`load_rgb` for bytes in memory (an upload), named `name` in errors."
+MAX_UPLOAD_BYTES = 25_000_000    # larger uploads are refused before they are decoded
+
+def rgb_from_bytes(data: bytes, name: str = 'upload', max_pixels: int = MAX_PIXELS,
+                   max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    "`load_rgb` for bytes in memory (an upload), named `name` in errors; more than `max_bytes` is refused undecoded."
     if not data: raise BadImage(f'{name}: empty file (0 bytes)')
+    if len(data) > max_bytes: raise BadImage(f'{name}: {len(data) / 1e6:.0f} MB is too large (at most {max_bytes / 1e6:.0f} MB)')
     return _decode_rgb(io.BytesIO(data), name, max_pixels)
 
 # %% ../nbs/06_data.ipynb #108d487e

@@ -21,8 +21,8 @@ from .train import UGATIT, tiny_config
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
 
 # %% auto #0
-__all__ = ['VIEWS', 'CMAPS', 'MAX_UPLOAD_BYTES', 'as_model', 'as_images', 'WidgetView', 'evaluating', 'View',
-           'AttentionInspector', 'forced_rho', 'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
+__all__ = ['VIEWS', 'CMAPS', 'as_model', 'as_images', 'WidgetView', 'evaluating', 'View', 'AttentionInspector', 'forced_rho',
+           'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
 
 # %% ../nbs/10_widgets.ipynb #8483e98a
 def as_model(model=None, device: str = 'cpu') -> UGATIT:
@@ -228,8 +228,6 @@ class AdaLINExplorer(WidgetView):
         self.last_change = diff.mean().item()
 
 # %% ../nbs/10_widgets.ipynb #56dedef7
-MAX_UPLOAD_BYTES = 25_000_000
-
 class SelfieUpload(WidgetView):
     "Upload a photo, translate it, see the translation and its attention map."
     def __init__(self, model=None, size: int = 192):
@@ -248,8 +246,6 @@ class SelfieUpload(WidgetView):
     def process(self, data: bytes, name: str = 'upload') -> bool:
         "Translate the image in `data`; on any problem show it in the widget. Returns whether it worked."
         try:
-            if len(data) > MAX_UPLOAD_BYTES:
-                raise BadImage(f'{name}: {len(data) / 1e6:.0f} MB is too large (at most {MAX_UPLOAD_BYTES / 1e6:.0f} MB)')
             img = rgb_from_bytes(data, name)
             side = min(img.size)
             left, top = (img.size[0] - side) // 2, (img.size[1] - side) // 2
