@@ -1,20 +1,21 @@
 #!/usr/bin/env python
-"""Per-iteration cost of a U-GAT-IT training step: ugatit_nb's step against a release-like step.
+"""Per-iteration cost of a U-GAT-IT training step: ugatit_nb's step, its options, and the release's own step.
 
 release rebuild = the release's own training iteration, rebuilt in tests/release_reference.py.
-release-like = the same networks and losses computed the way the reference PyTorch release computes them: the
-discriminator step's fakes built with a graph through the generators, gradients for the discriminators' weights
-computed (and discarded) in the generator step, and AdaLIN/LIN computed as the paper writes them (not folded into one multiply-add).
-The intermediate rows switch one of those at a time, so each saving can be read off.
+release-like = the same networks and losses computed the way the reference PyTorch release computes them: one
+network call per image batch, the discriminator step's fakes built with a graph through the generators, gradients for
+the discriminators' weights computed (and discarded) in the generator step, and AdaLIN/LIN computed as the paper writes
+them. The rows between switch one thing at a time, so each saving can be read off.
 
-For each (size, variant) a fresh process builds the model, runs 1 warm-up iteration, times --iters iterations, then
+For each (size, variant) a fresh process builds the model, runs 2 warm-up iterations, times --iters iterations, then
 counts the bytes autograd saves for backward in one more iteration (torch.autograd.graph.saved_tensors_hooks; unique
-storages, parameters excluded). Peak RSS is the process's maximum resident set (on CUDA also the peak allocated GPU
-memory). Usage:
+storages, parameters excluded). Peak RSS is the process's maximum resident set. On CUDA it also reports the peak
+allocated GPU memory and how busy the GPU was: the profiler's CUDA time over wall time across 3 more iterations.
+Usage:
 
-    python benchmarks/train_step.py                      # 128 px ch 16 light, and 256 px full (CPU: ~10 minutes)
-    python benchmarks/train_step.py --sizes small tiny --iters 6       # the CPU rows: 128 px light, and the tiny preset
-    python benchmarks/train_step.py --device cuda --amp bf16
+    python benchmarks/train_step.py --sizes small tiny --iters 10      # the CPU rows: 128 px light ch 16, the tiny preset
+    python benchmarks/train_step.py --sizes full --iters 2 --variants ugatit_nb "step in backward" "release rebuild"
+    python benchmarks/train_step.py --device cuda --sizes small full --iters 20     # every GPU row (compiled ones too)
     python benchmarks/train_step.py --ddp 2 --device cuda --sizes full    # 1 GPU vs 2 GPUs (torchrun, NCCL), batch 1 each
 
 --ddp N times the ugatit_nb step in one process and in N processes started by torchrun (batch 1 per process, so N
@@ -26,14 +27,25 @@ import argparse, json, os, resource, statistics, subprocess, sys, time
 SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
          'full': dict(light=False, img_size=256, ch=64, n_dis=7),      # the paper's 256 px full model
          'tiny': dict(light=True, img_size=64, ch=16, n_res=2, n_dis=6)}   # the tiny preset's networks
-VARIANTS = {'ugatit_nb': {},
-            'ugatit_nb, SN divides output': dict(sn_divide_output=True),
-            'ugatit_nb, channels_last': dict(channels_last=True),
-            'translate twice': dict(share_translations=False),
-            'twice, D-step fakes in graph': dict(share_translations=False, detach_d_fakes=False),
-            'release-like': dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
+VARIANTS = {'ugatit_nb': {},                            # the defaults: exact (the release-equality test)
+            'step in backward': dict(step_in_backward=True),                   # exact, less memory
+            'fused Adam': dict(adam='fused'),                                   # other rounding
+            'step in backward, fused Adam': dict(step_in_backward=True, adam='fused'),   # the leanest
+            'bf16': dict(amp='bf16'),
+            'bf16, step in backward': dict(amp='bf16', step_in_backward=True),
+            'compiled': dict(compile=True),                                     # CUDA rows only (minutes on a CPU)
+            'compiled, reduce-overhead': dict(compile=True, compile_mode='reduce-overhead'),   # CUDA graphs
+            'bf16, compiled': dict(amp='bf16', compile=True),
+            'channels_last': dict(channels_last=True),                          # CUDA rows only
+            'one call per image': dict(fuse_calls=False),
+            'translate twice': dict(fuse_calls=False, share_translations=False),
+            'twice, D-step fakes in graph': dict(fuse_calls=False, share_translations=False, detach_d_fakes=False),
+            'release-like': dict(fuse_calls=False, detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
                                  share_translations=False),
             'release rebuild': None}                     # tests/release_reference.py: the release's own code
+GPU_ONLY = ('compiled', 'compiled, reduce-overhead', 'bf16, compiled', 'channels_last')
+CPU_DEFAULT = ('ugatit_nb', 'step in backward', 'fused Adam', 'bf16', 'one call per image', 'translate twice',
+               'release-like', 'release rebuild')
 
 
 def release_worker(size, iters, device):
@@ -47,32 +59,34 @@ def release_worker(size, iters, device):
     s = c['img_size']
     a, b = torch.rand(1, 3, s, s, device=device) * 2 - 1, torch.rand(1, 3, s, s, device=device) * 2 - 1
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    release_train_step(nets, G, D, a, b, 1, 10**6)
+    for i in range(2): release_train_step(nets, G, D, a, b, 1 + i, 10**6)
     if device.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
     times = []
     for i in range(iters):
-        sync(); t0 = time.perf_counter(); release_train_step(nets, G, D, a, b, 2 + i, 10**6); sync(); times.append(time.perf_counter() - t0)
+        sync(); t0 = time.perf_counter(); release_train_step(nets, G, D, a, b, 3 + i, 10**6); sync(); times.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     gpu = torch.cuda.max_memory_allocated() if device.startswith('cuda') else None
-    return dict(size=size, variant='release rebuild', sec=statistics.median(times), saved=None, rss=rss, gpu=gpu)
+    busy = gpu_busy(lambda: release_train_step(nets, G, D, a, b, 3, 10**6)) if device.startswith('cuda') else None
+    return dict(size=size, variant='release rebuild', sec=statistics.median(times), saved=None, rss=rss, gpu=gpu, busy=busy)
 
 
 def worker(size, variant, iters, device, amp):
     if VARIANTS[variant] is None: return release_worker(size, iters, device)
     import torch
     from ugatit_nb.train import UGATIT, UGATITConfig
-    cfg = UGATITConfig(**SIZES[size], device=device, amp=amp, **VARIANTS[variant])
+    cfg = UGATITConfig(**SIZES[size], device=device, **({'amp': amp} | VARIANTS[variant]))
     m = UGATIT(cfg)
     s = cfg.img_size
     a, b = torch.rand(1, 3, s, s) * 2 - 1, torch.rand(1, 3, s, s) * 2 - 1
     sync = torch.cuda.synchronize if m.device.type == 'cuda' else (lambda: None)
-    m.train_step(a, b)                                   # warm-up (allocator, cuDNN autotuning, Adam state)
+    for _ in range(2): m.train_step(a, b)               # warm-up (allocator, cuDNN autotuning, Adam state, compiling)
     if m.device.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(iters):
         sync(); t0 = time.perf_counter(); m.train_step(a, b); sync(); times.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     gpu = torch.cuda.max_memory_allocated() if m.device.type == 'cuda' else None
+    busy = gpu_busy(lambda: m.train_step(a, b)) if m.device.type == 'cuda' else None
     params = {p.untyped_storage().data_ptr() for net in m.nets.values() for p in net.parameters()}
     held, seen = [], {}                                  # hold every packed tensor: no address reuse in the count
     def pack(t):
@@ -81,7 +95,21 @@ def worker(size, variant, iters, device, amp):
         held.append(t); return t
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         m.train_step(a, b)
-    return dict(size=size, variant=variant, sec=statistics.median(times), saved=sum(seen.values()), rss=rss, gpu=gpu)
+    return dict(size=size, variant=variant, sec=statistics.median(times), saved=sum(seen.values()), rss=rss, gpu=gpu,
+                busy=busy)
+
+
+def gpu_busy(step, n=3):
+    "CUDA time ÷ wall time over n steps, from torch.profiler (kernels and copies as the profiler times them)."
+    import torch
+    from torch.profiler import profile, ProfilerActivity
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        t0 = time.perf_counter()
+        for _ in range(n): step()
+        torch.cuda.synchronize(); wall = time.perf_counter() - t0
+    cuda_us = sum(e.self_device_time_total for e in prof.key_averages())
+    return cuda_us / 1e6 / wall
 
 
 def ddp_worker(size, iters, device):
@@ -125,8 +153,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--sizes', nargs='+', default=['small', 'full'], choices=list(SIZES))
     p.add_argument('--iters', type=int, default=2)
+    p.add_argument('--rounds', type=int, default=1, help='run every row this many times, interleaved; report the median')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--amp', default='off', choices=['off', 'bf16', 'fp16'])
+    p.add_argument('--variants', nargs='+', choices=list(VARIANTS), metavar='VARIANT',
+                   help='rows to run (default: every row on CUDA; on a CPU, all but the compiled and channels_last ones)')
+    p.add_argument('--amp', default='off', choices=['off', 'bf16', 'fp16'], help='for the rows that do not set it')
     p.add_argument('--ddp', type=int, default=0, metavar='N', help='1 process vs N processes (torchrun)')
     p.add_argument('--worker', nargs=2, help=argparse.SUPPRESS)
     p.add_argument('--ddp-worker', help=argparse.SUPPRESS)
@@ -136,26 +167,31 @@ def main():
     if a.worker:
         print(json.dumps(worker(*a.worker, a.iters, a.device, a.amp))); return
     import torch
-    print(f'torch {torch.__version__}, device {a.device}, amp {a.amp}, threads {torch.get_num_threads()}, '
-          f'{a.iters} timed iterations (median), batch 1')
-    gb = lambda x: f'{x / 2**30:8.2f}' if x is not None else '       -'
-    print(f'{"size":6} {"variant":28} {"s/iter":>8} {"saved GiB":>9} {"peak RSS GiB":>12} {"peak GPU GiB":>12}')
+    cuda = a.device.startswith('cuda')
+    if cuda and not torch.cuda.is_available(): sys.exit(f'--device {a.device}: CUDA is not available here')
+    variants = a.variants or [v for v in VARIANTS if cuda or v in CPU_DEFAULT]
+    print(f'torch {torch.__version__}, device {torch.cuda.get_device_name(a.device) if cuda else "cpu"}, amp {a.amp} '
+          f'(where a row does not set it), threads {torch.get_num_threads()}, batch 1, median of {a.iters} timed '
+          f'iterations' + (f', median over {a.rounds} interleaved rounds' if a.rounds > 1 else ''))
+    gb = lambda x: f'{x / 2**30:.2f}' if x is not None else '-'
+    print(f'{"size":6} {"variant":28} {"s/iter":>8} {"÷ release":>9} {"saved GiB":>9} {"peak RSS GiB":>12} '
+          f'{"peak GPU GiB":>12} {"GPU busy":>8}')
     for size in a.sizes:
-        rows = {}
-        for variant in VARIANTS:
-            if VARIANTS[variant] is None and SIZES[size]['n_dis'] != 7: continue   # the release builds 7- and 5-layer critics only
-            out = subprocess.run([sys.executable, __file__, '--worker', size, variant, '--iters', str(a.iters),
-                                  '--device', a.device, '--amp', a.amp], capture_output=True, text=True)
-            if out.returncode: sys.exit(f'{size}/{variant} failed:\n{out.stderr[-3000:]}')
-            r = rows[variant] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f'{size:6} {variant[:28]:28} {r["sec"]:8.3f} {gb(r["saved"]):>9} {gb(r["rss"]):>12} {gb(r["gpu"]):>12}', flush=True)
-        for base in ('release-like', 'release rebuild'):
-            if base not in rows: continue
-            for name in ('ugatit_nb', 'ugatit_nb, SN divides output', 'ugatit_nb, channels_last'):
-                ours, rel = rows[name], rows[base]
-                saved = f'{ours["saved"] / rel["saved"]:9.2f}' if rel['saved'] else f'{"-":>9}'
-                print(f'{size:6} {("ratio " + name.replace("ugatit_nb", "ours") + " / " + base)[:28]:28} {ours["sec"] / rel["sec"]:8.2f} '
-                      f'{saved} {ours["rss"] / rel["rss"]:12.2f} {(ours["gpu"] / rel["gpu"]) if ours["gpu"] else float("nan"):12.2f}', flush=True)
+        todo = [v for v in variants if not (VARIANTS[v] is None and SIZES[size]['n_dis'] != 7)]   # the release: 7-layer critics
+        runs = {v: [] for v in todo}
+        for _ in range(a.rounds):
+            for variant in todo:
+                out = subprocess.run([sys.executable, __file__, '--worker', size, variant, '--iters', str(a.iters),
+                                      '--device', a.device, '--amp', a.amp], capture_output=True, text=True)
+                if out.returncode: sys.exit(f'{size}/{variant} failed:\n{out.stderr[-3000:]}')
+                runs[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows = {v: min(r, key=lambda x: x['sec']) | {'sec': statistics.median(x['sec'] for x in r)} for v, r in runs.items()}
+        base = rows.get('release rebuild')
+        for variant, r in rows.items():
+            ratio = f'{r["sec"] / base["sec"]:9.2f}' if base else f'{"-":>9}'
+            busy = f'{100 * r["busy"]:7.0f}%' if r.get('busy') is not None else f'{"-":>8}'
+            print(f'{size:6} {variant[:28]:28} {r["sec"]:8.3f} {ratio} {gb(r["saved"]):>9} {gb(r["rss"]):>12} '
+                  f'{gb(r["gpu"]):>12} {busy}', flush=True)
 
 
 if __name__ == '__main__':

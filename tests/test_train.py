@@ -16,8 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 CFG = UGATITConfig(light=True, img_size=128, ch=4, n_res=1, n_dis=7, iteration=4, lr=1e-4, device='cpu')
 
 
-@pytest.mark.parametrize('variant', [{}, dict(share_translations=False),
-                                     dict(detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False, share_translations=False)])
+@pytest.mark.parametrize('variant', [{}, dict(step_in_backward=True), dict(fuse_calls=False),
+                                     dict(fuse_calls=False, share_translations=False),
+                                     dict(fuse_calls=False, detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
+                                          share_translations=False)])
 def test_iterations_match_the_release_algorithm(variant):
     torch.manual_seed(0)
     rel = release_networks(ch=4, n_res=1, img_size=128, light=True)

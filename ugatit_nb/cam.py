@@ -30,10 +30,11 @@ class CAM(nn.Module):
         w = fc.weight_orig if self.spectral else fc.weight     # (1, C)
         return w.view(1, -1, 1, 1)
 
-    def forward(self, x: torch.Tensor):
-        "x (B,C,H,W) → attended features (B,C,H,W), cam_logit (B,2), heatmap (B,1,H,W)."
-        gap_logit = self.gap_fc(x.mean((2, 3)))                  # (B, 1): η on global average pooling
-        gmp_logit = self.gmp_fc(x.amax((2, 3)))                  # (B, 1): η on global max pooling
+    def forward(self, x: torch.Tensor, groups: int = 1):
+        "x (B,C,H,W) → attended features (B,C,H,W), cam_logit (B,2), heatmap (B,1,H,W). `groups`: see `SNConv2d`."
+        eta = (lambda fc, p: fc(p, groups)) if self.spectral else (lambda fc, p: fc(p))
+        gap_logit = eta(self.gap_fc, x.mean((2, 3)))             # (B, 1): η on global average pooling
+        gmp_logit = eta(self.gmp_fc, x.amax((2, 3)))             # (B, 1): η on global max pooling
         a = torch.cat([x * self._attention_weight(self.gap_fc),  # a_s = w_s ∗ E_s, for each classifier
                        x * self._attention_weight(self.gmp_fc)], 1)  # (B, 2C, H, W)
         a = self.act(self.conv1x1(a))                            # (B, C, H, W)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from .checkpoint import CheckpointError, newest_intact_checkpoint, read_checkpoint
 from .callbacks import lr_at
-from .config import AMPS, PHASES, check_config
+from .config import ADAMS, AMPS, COMPILE_MODES, PHASES, check_config
 from fastcore.docments import docments
 from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load_rgb, resolve_dataset, test_transform
 from .generator import Generator, DECODER_NORMS
@@ -124,7 +124,7 @@ def config_parser() -> argparse.ArgumentParser:
                 'paper, the paper\'s settings; true/false options take True or False.')
     p.add_argument('--preset', choices=tuple(PRESETS), default='paper', help=_preset_help())
     notes, base = docments(UGATITConfig), UGATITConfig()
-    choices = {'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS}
+    choices = {'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES}
     for f in fields(UGATITConfig):
         kw = dict(default=None, help=f'{notes.get(f.name) or ""} (default: {getattr(base, f.name)!r})')
         if f.type in ('bool', bool): p.add_argument(f'--{f.name}', type=_str2bool, nargs='?', const=True, metavar='True|False', **kw)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 import torch
 
 # %% auto #0
-__all__ = ['ARCH_FIELDS', 'PHASES', 'AMPS', 'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config', 'check_config',
-           'pick_device']
+__all__ = ['ARCH_FIELDS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config',
+           'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -48,6 +48,7 @@ class UGATITConfig:
     num_workers: int = 0          # data-loading processes
     amp: str = 'off'              # mixed precision: 'off', 'bf16', or 'fp16' (with gradient scaling)
     compile: bool = False         # torch.compile the six networks
+    compile_mode: str = 'default'  # torch.compile mode: 'default', 'reduce-overhead' (CUDA graphs), 'max-autotune'
     channels_last: bool = False   # NHWC memory format (faster convolutions on tensor-core GPUs)
     keep_ckpts: int = 3           # checkpoints kept on disk (oldest deleted first)
     sample_n: int = 4             # test images per direction in a sample grid
@@ -57,6 +58,10 @@ class UGATITConfig:
     detach_d_fakes: bool = True   # D step: make fakes without a graph (the release keeps one: same numbers, more memory)
     freeze_d_in_g_step: bool = True  # G step: no gradients for D's weights (the release computes and discards them)
     share_translations: bool = True  # translate once per iteration for both steps (the release translates twice)
+    fuse_calls: bool = True       # translation + identity in one generator call, real + fake in one critic call (same math)
+    adam: str = 'auto'            # Adam's kernels: 'auto' (torch's choice: 'foreach' on a GPU, 'for-loop' on a CPU),
+                                  # 'foreach', 'for-loop', or 'fused' (fewest kernels; other rounding)
+    step_in_backward: bool = False  # update each weight as soon as its gradient is complete: same numbers, less memory
 
     @property
     def n_dis_local(self) -> int: return self.n_dis - 2
@@ -79,6 +84,7 @@ def paper_config(**kw) -> UGATITConfig:
 ARCH_FIELDS = ('light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm')
 
 PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
+ADAMS, COMPILE_MODES = ('auto', 'foreach', 'for-loop', 'fused'), ('default', 'reduce-overhead', 'max-autotune')
 
 def check_config(c: UGATITConfig) -> UGATITConfig:
     "Refuse settings that cannot work, with one line that says which and why (before any network is built)."
@@ -86,6 +92,15 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
     from ugatit_nb.generator import DECODER_NORMS
     if c.phase not in PHASES: raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {c.phase!r}")
     if c.amp not in AMPS: raise ValueError(f"amp must be one of {', '.join(AMPS)}, got {c.amp!r}")
+    if c.adam not in ADAMS: raise ValueError(f"adam must be one of {', '.join(ADAMS)}, got {c.adam!r}")
+    if c.compile_mode not in COMPILE_MODES:
+        raise ValueError(f"compile_mode must be one of {', '.join(COMPILE_MODES)}, got {c.compile_mode!r}")
+    if c.step_in_backward and c.amp == 'fp16':
+        raise ValueError('step_in_backward cannot be combined with amp=fp16 (the gradient scaler must see every gradient '
+                         'before any weight moves): use amp=bf16 or off')
+    if c.step_in_backward and not (c.detach_d_fakes and c.freeze_d_in_g_step):
+        raise ValueError('step_in_backward needs detach_d_fakes and freeze_d_in_g_step: each step\'s backward must reach '
+                         'only the networks that step updates')
     if c.decoder_norm not in DECODER_NORMS:
         raise ValueError(f"decoder_norm must be one of {', '.join(DECODER_NORMS)}, got {c.decoder_norm!r}")
     if c.img_size % 4 or c.img_size < 8: raise ValueError(f'img_size must be a multiple of 4 of at least 8, got {c.img_size}')

@@ -60,9 +60,11 @@ class Discriminator(nn.Module):
         self.classifier = nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(1)),
             ('conv', SNConv2d(c, 1, 4, 1, bias=False))]))
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor, groups: int = 1):
         "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2) (None without CAM), heatmap (B,1,h+1,w+1)."
+        # groups=k: x is k equal groups (real images, then fakes) judged as k calls would judge them (`SNConv2d`)
         disc_feature_size(min(x.shape[-2:]), self.n_layers)   # a clear error before a reflection-pad crash
-        e = self.encoder(x)
-        a, cam_logit, heatmap = self.cam(e) if self.cam is not None else (e, None, e.sum(1, keepdim=True))
-        return self.classifier(a), cam_logit, heatmap
+        e = x
+        for block in self.encoder: e = block.act(block.conv(block.pad(e), groups))
+        a, cam_logit, heatmap = self.cam(e, groups) if self.cam is not None else (e, None, e.sum(1, keepdim=True))
+        return self.classifier.conv(self.classifier.pad(a), groups), cam_logit, heatmap

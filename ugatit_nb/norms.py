@@ -12,6 +12,25 @@ import torch.nn.functional as F
 __all__ = ['lin_scale_shift', 'layer_instance_mix', 'AdaLIN', 'LIN', 'clip_rho_', 'SNConv2d', 'SNLinear']
 
 # %% ../nbs/01_norms.ipynb #9ae60359
+class _InstanceMoments(torch.autograd.Function):
+    "Population variance and mean over (H, W) per (sample, channel), what `torch.var_mean(a, (2, 3))` returns."
+    # two passes (the mean, then the mean squared deviation) are as accurate as var_mean's one-pass Welford update and
+    # several times faster on a CPU, where var_mean over (H, W) takes a slow path; the backward recomputes a − μ, so
+    # autograd keeps only `a`, as it does for var_mean
+    @staticmethod
+    def forward(ctx, a):
+        mu = a.mean((2, 3), keepdim=True)
+        var = (a - mu).square().mean((2, 3), keepdim=True)
+        ctx.save_for_backward(a, mu)
+        return var, mu
+
+    @staticmethod
+    def backward(ctx, g_var, g_mu):
+        a, mu = ctx.saved_tensors
+        n = a.shape[2] * a.shape[3]
+        g = (a - mu) * (g_var * (2 / n)) if g_var is not None else torch.zeros_like(a)   # ∂var/∂a = 2(a − μ)/n
+        return g + g_mu / n if g_mu is not None else g                                   # ∂μ/∂a = 1/n
+
 def lin_scale_shift(a: torch.Tensor,  # features, (B, C, H, W)
                     rho: torch.Tensor,  # mix per channel, (1, C, 1, 1): 1 = pure IN, 0 = pure LN
                     eps: float = 1e-5,  # added to the variance inside the square root
@@ -20,7 +39,7 @@ def lin_scale_shift(a: torch.Tensor,  # features, (B, C, H, W)
     "Per-(sample, channel) scale s and shift t such that ρ·â_I + (1−ρ)·â_L = s·a + t."
     n_i = a.shape[2] * a.shape[3]
     n_l = a.shape[1] * n_i
-    var_i, mu_i = torch.var_mean(a, dim=(2, 3), keepdim=True, unbiased=False)          # (B, C, 1, 1), population
+    var_i, mu_i = _InstanceMoments.apply(a)                                              # (B, C, 1, 1), population
     mu_l = mu_i.mean(1, keepdim=True)                                                    # (B, 1, 1, 1)
     var_l = var_i.mean(1, keepdim=True) + (mu_i - mu_l).pow(2).mean(1, keepdim=True)    # law of total variance
     if unbiased: var_i, var_l = var_i * (n_i / (n_i - 1)), var_l * (n_l / (n_l - 1))
@@ -85,6 +104,22 @@ def clip_rho_(model: nn.Module) -> nn.Module:
     return model
 
 # %% ../nbs/01_norms.ipynb #6a4196c1
+class _DivideBySigma(torch.autograd.Function):
+    "W/σ with σ = uᵀWv, u and v constants: the forward of `W / σ`, with a backward that reads W twice instead of seven times."
+    @staticmethod
+    def forward(ctx, w, u, v):
+        sigma = torch.dot(u, torch.mv(w.flatten(1), v))
+        ctx.save_for_backward(w, u, v, sigma)
+        return w / sigma
+
+    @staticmethod
+    def backward(ctx, g):
+        w, u, v, sigma = ctx.saved_tensors
+        grad = g / sigma                                            # ∂L/∂W at fixed σ
+        g_sigma = -torch.dot(g.flatten(), w.flatten()) / (sigma * sigma)   # ∂L/∂σ = −⟨g, W⟩/σ²
+        grad.flatten(1).addr_(u * g_sigma, v)                       # + ∂L/∂σ · ∂σ/∂W, and ∂σ/∂W = u vᵀ
+        return grad, None, None
+
 class _SpectralNorm:
     "What SNConv2d and SNLinear share: the raw weight `weight_orig`, the power-iteration vectors, and σ."
     divide_output = False          # divide the output by σ instead of the weight: same math, other rounding, faster on a CPU
@@ -109,6 +144,12 @@ class _SpectralNorm:
         # that this call's backward needs
         return u, v
 
+    def normalized_weight(self) -> torch.Tensor:
+        "W/σ(W) after one power-iteration step in training mode, in full precision (σ is, also under bf16/fp16)."
+        u, v = self.power_iteration() if self.training else (self.weight_u, self.weight_v)
+        with torch.autocast(self.weight_orig.device.type, enabled=False):
+            return _DivideBySigma.apply(self.weight_orig, u, v)
+
     def sigma(self) -> torch.Tensor:
         "σ(W) = uᵀWv, after one power-iteration step in training mode."
         u, v = self.power_iteration() if self.training else (self.weight_u, self.weight_v)
@@ -120,20 +161,30 @@ class _SpectralNorm:
         "W / σ(W), what the layer applies (without a power-iteration step)."
         with torch.no_grad(): return self.weight_orig / torch.dot(self.weight_u, self.weight_orig.flatten(1) @ self.weight_v)
 
+    def _grouped(self, x: torch.Tensor, op, groups: int) -> torch.Tensor:
+        "op(x_k, W/σ_k) + b for k equal groups of the batch, σ_k after the k-th power-iteration step (see above)."
+        sigmas = [self.sigma() for _ in range(groups)]         # in order: as `groups` separate calls would move u, v
+        if self.divide_output: y = torch.cat([h / s for h, s in zip(op(x, self.weight_orig).chunk(groups), sigmas)])
+        else:
+            first, *rest = op(x, self.weight_orig / sigmas[0]).chunk(groups)      # W/σ₁: the first group as a call
+            y = torch.cat([first] + [h * (sigmas[0] / s) for h, s in zip(rest, sigmas[1:])])   # σ₁/σ_k on the output
+        if self.bias is None: return y                         # the bias is not normalized
+        return y + (self.bias.view(1, -1, 1, 1) if y.dim() == 4 else self.bias)
+
 class SNConv2d(_SpectralNorm, nn.Conv2d):
     "A spectrally normalized Conv2d: conv(x, W/σ(W)) + b, with torch's buffers and power iteration."
     def __init__(self, *args, **kw):
         nn.Conv2d.__init__(self, *args, **kw); self._init_sn()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.divide_output: return self._conv_forward(x, self.weight_orig / self.sigma(), self.bias)   # as torch
-        y = self._conv_forward(x, self.weight_orig, None) / self.sigma()     # conv(x, W)/σ: the bias is not normalized
-        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+    def forward(self, x: torch.Tensor, groups: int = 1) -> torch.Tensor:
+        "x (k·B, C, H, W): `groups` k image groups, each with its own power-iteration step (1: an ordinary call)."
+        if groups == 1 and not self.divide_output:
+            return self._conv_forward(x, self.normalized_weight(), self.bias)   # as torch
+        return self._grouped(x, lambda x, w: self._conv_forward(x, w, None), groups)
 
 class SNLinear(_SpectralNorm, nn.Linear):
     "A spectrally normalized Linear: x(W/σ(W))ᵀ + b."
     def __init__(self, *args, **kw):
         nn.Linear.__init__(self, *args, **kw); self._init_sn()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.divide_output: return F.linear(x, self.weight_orig / self.sigma(), self.bias)
-        y = F.linear(x, self.weight_orig) / self.sigma()
-        return y if self.bias is None else y + self.bias
+    def forward(self, x: torch.Tensor, groups: int = 1) -> torch.Tensor:
+        if groups == 1 and not self.divide_output: return F.linear(x, self.normalized_weight(), self.bias)
+        return self._grouped(x, F.linear, groups)

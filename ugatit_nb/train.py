@@ -11,6 +11,7 @@ from itertools import chain
 from pathlib import Path
 import torch
 from fastcore.basics import patch
+from torch.optim.adam import adam as _adam
 from .generator import Generator
 from .discriminator import Discriminator
 from .norms import clip_rho_, AdaLIN, LIN, SNConv2d, SNLinear
@@ -24,7 +25,34 @@ from .data import load_split, resolve_dataset, UnpairedBatches
 from .distributed import start_distributed, data_parallel, any_process, lost_contact
 
 # %% auto #0
-__all__ = ['NET_NAMES', 'RELEASE_NAME', 'NonFiniteLoss', 'UGATIT']
+__all__ = ['NET_NAMES', 'RELEASE_NAME', 'InBackwardAdam', 'NonFiniteLoss', 'UGATIT']
+
+# %% ../nbs/08_train.ipynb #96e5b31c
+class InBackwardAdam(torch.optim.Adam):
+    "Adam that updates each parameter inside backward, the moment its gradient is complete, then frees that gradient."
+    def __init__(self, params, **kw):
+        super().__init__(params, **kw)
+        self.group_index = {p: i for i, g in enumerate(self.param_groups) for p in g['params']}   # groups are replaced
+        for p in self.group_index: p.register_post_accumulate_grad_hook(self.step_param)          # on load_state_dict
+
+    @torch.no_grad()
+    def step_param(self, p: torch.Tensor):
+        "Adam's update of `p` alone, as `Adam.step` would make it: the same state, the same function, the same settings."
+        group = self.param_groups[self.group_index[p]]
+        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
+        has_complex = self._init_group({**group, 'params': [p]}, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
+        beta1, beta2 = group['betas']
+        _adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, amsgrad=group['amsgrad'],
+                              has_complex=has_complex, beta1=beta1, beta2=beta2, lr=group['lr'],
+                              weight_decay=group['weight_decay'], eps=group['eps'], maximize=group['maximize'],
+                              foreach=group['foreach'], capturable=group['capturable'],
+                              differentiable=group['differentiable'], fused=group['fused'],
+                              decoupled_weight_decay=group['decoupled_weight_decay'])
+        p.grad = None                                   # this gradient's memory is free for the rest of backward
+
+    def step(self, closure=None):
+        "Nothing left to do: backward has already updated every parameter that received a gradient."
+        return closure() if closure is not None else None
 
 # %% ../nbs/08_train.ipynb #b561b12b
 NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
@@ -42,6 +70,8 @@ class UGATIT:
         if self.world_size > 1:
             if c.compile: raise ValueError('compile=True is not supported with several processes (torchrun) yet: leave it off')
             if not c.detach_d_fakes: raise ValueError('detach_d_fakes=False is not supported with several processes (torchrun)')
+            if c.step_in_backward: raise ValueError('step_in_backward is not supported with several processes (torchrun): '
+                                                    'each gradient must be averaged over the processes before its weight moves')
             if self.device.type == 'cuda': self.device = torch.device('cuda', local_rank)   # one GPU per process
         if c.amp == 'fp16' and self.device.type == 'cpu':
             warnings.warn('amp=fp16 on a CPU runs several times slower than bf16 (the CPU has few fp16 kernels); '
@@ -60,8 +90,11 @@ class UGATIT:
                 if isinstance(m, (SNConv2d, SNLinear)): m.divide_output = c.sn_divide_output
         self.gens = [self.nets['gen_a2b'], self.nets['gen_b2a']]
         self.discs = [self.nets[n] for n in NET_NAMES[2:]]
-        adam = lambda nets: torch.optim.Adam(chain(*(n.parameters() for n in nets)), lr=c.lr, betas=(0.5, 0.999),
-                                             weight_decay=c.weight_decay)
+        optimizer = InBackwardAdam if c.step_in_backward else torch.optim.Adam
+        adam = lambda nets: optimizer(chain(*(n.parameters() for n in nets)), lr=c.lr, betas=(0.5, 0.999),
+                                      weight_decay=c.weight_decay, **self.adam_impl)
+        self.adam_impl = {'auto': {}, 'foreach': dict(foreach=True), 'for-loop': dict(foreach=False),   # the same math
+                          'fused': dict(fused=True)}[c.adam]                                           # (fused: rounding)
         self.opt_g, self.opt_d = adam(self.gens), adam(self.discs)
         self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(c.amp)
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')   # fp16 needs loss scaling
@@ -72,7 +105,7 @@ class UGATIT:
         self.frozen_critics = {}                       # the critics as the generator step calls them: no DDP bookkeeping
         for name, net in self.nets.items():                               # self.gen_a2b(x) etc.
             # all six compile: spectral norm is plain module code here (`SNConv2d`, 01_norms), not a hook
-            fast = torch.compile(net) if c.compile else net
+            fast = torch.compile(net, mode=c.compile_mode) if c.compile else net
             setattr(self, name, data_parallel(fast, self.device) if self.world_size > 1 else fast)   # DDP: 07d_distributed
             if name.startswith('disc'): self.frozen_critics[name] = fast
         self.step = 0                                  # completed iterations
@@ -111,27 +144,42 @@ class UGATIT:
         scaler.update()
         return values
 
-    def make_translations(self, real_a: torch.Tensor, real_b: torch.Tensor):
-        "G_A→B(real_a) and G_B→A(real_b): (fake_a2b, cam_a2b, fake_b2a, cam_b2a), with a graph when grad is on."
+    def make_translations(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
+        "fake_a2b = G_A→B(real_a), fake_b2a = G_B→A(real_b), their η logits (with `fuse_calls`, more: see below) by name."
         with self._autocast():
-            fake_a2b, cam_a2b, _ = self.gen_a2b(real_a)            # (B, 3, S, S), (B, 2)
-            fake_b2a, cam_b2a, _ = self.gen_b2a(real_b)
-        return fake_a2b, cam_a2b, fake_b2a, cam_b2a
+            if not self.config.fuse_calls:
+                fake_a2b, cam_a2b, _ = self.gen_a2b(real_a)        # (B, 3, S, S), (B, 2)
+                fake_b2a, cam_b2a, _ = self.gen_b2a(real_b)
+                return dict(fake_a2b=fake_a2b, cam_a2b=cam_a2b, fake_b2a=fake_b2a, cam_b2a=cam_b2a)
+            # every layer treats the samples of a batch separately, so batching the calls that share a generator is the
+            # same math as separate calls: here also the identities and the cycle A→B→A that the generator step needs
+            # (the discriminator step changes no generator weight)
+            n = real_a.shape[0]
+            out, eta, _ = self.gen_a2b(torch.cat([real_a, real_b]))                # (2B, 3, S, S), (2B, 2)
+            t = dict(fake_a2b=out[:n], cam_a2b=eta[:n], fake_b2b=out[n:], cam_b2b=eta[n:])   # translation, identity
+            out, eta, _ = self.gen_b2a(torch.cat([real_b, real_a, t['fake_a2b']]))  # (3B, 3, S, S), (3B, 2)
+            t |= dict(fake_b2a=out[:n], cam_b2a=eta[:n], fake_a2a=out[n:2 * n], cam_a2a=eta[n:2 * n], fake_a2b2a=out[2 * n:])
+        return t
 
     def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, translations=None) -> dict[str, float]:
         "Update the four discriminators on real vs translated images; returns the `d/…` losses."
         c = self.config
         if translations is None:
             with torch.no_grad() if c.detach_d_fakes else nullcontext(): translations = self.make_translations(real_a, real_b)
-        fake_a2b, _, fake_b2a, _ = translations
+        fake_a2b, fake_b2a = translations['fake_a2b'], translations['fake_b2a']
         if c.detach_d_fakes: fake_a2b, fake_b2a = fake_a2b.detach(), fake_b2a.detach()   # no gradient into G here
         adv = {}
         with self._autocast():
             for dom, real, fake in (('a', real_a, fake_b2a), ('b', real_b, fake_a2b)):
                 for scale in ('global', 'local'):
                     disc = getattr(self, f'disc_{scale}_{dom}')
-                    real_logit, real_cam_logit, _ = disc(real)     # real first, then fake: the release's order
-                    fake_logit, fake_cam_logit, _ = disc(fake)
+                    if c.fuse_calls:                               # one call, each half with its own σ (04_discriminator)
+                        logit, cam_logit, _ = disc(torch.cat([real, fake]), groups=2)
+                        (real_logit, fake_logit), (real_cam_logit, fake_cam_logit) = (
+                            logit.chunk(2), cam_logit.chunk(2) if c.cam_d else (None, None))
+                    else:
+                        real_logit, real_cam_logit, _ = disc(real)  # real first, then fake: the release's order
+                        fake_logit, fake_cam_logit, _ = disc(fake)
                     adv[f'd/adv_{scale}_{dom}'] = adv_loss_d(real_logit, fake_logit)              # on the logit map
                     if c.cam_d: adv[f'd/adv_cam_{scale}_{dom}'] = adv_loss_d(real_cam_logit, fake_cam_logit)  # on η_D
             L_lsgan = sum(adv.values())
@@ -141,12 +189,15 @@ class UGATIT:
         "Update both generators with the paper's objective, then clip ρ; returns the `g/…` losses."
         c = self.config
         # translations: η of the translating generator should say "source domain" here
-        fake_a2b, cam_a2b, fake_b2a, cam_b2a = translations or self.make_translations(real_a, real_b)
+        t = translations or self.make_translations(real_a, real_b)
+        fake_a2b, cam_a2b, fake_b2a, cam_b2a = t['fake_a2b'], t['cam_a2b'], t['fake_b2a'], t['cam_b2a']
         with self._frozen(self.discs), self._autocast():
-            fake_a2b2a, _, _ = self.gen_b2a(fake_a2b)              # cycles
+            fake_a2b2a = t['fake_a2b2a'] if 'fake_a2b2a' in t else self.gen_b2a(fake_a2b)[0]   # cycles
             fake_b2a2b, _, _ = self.gen_a2b(fake_b2a)
-            fake_a2a, cam_a2a, _ = self.gen_b2a(real_a)            # identities; η says "not source domain" here
-            fake_b2b, cam_b2b, _ = self.gen_a2b(real_b)
+            if 'fake_a2a' in t: fake_a2a, cam_a2a, fake_b2b, cam_b2b = t['fake_a2a'], t['cam_a2a'], t['fake_b2b'], t['cam_b2b']
+            else:                                                  # identities; η says "not source domain" here
+                fake_a2a, cam_a2a, _ = self.gen_b2a(real_a)
+                fake_b2b, cam_b2b, _ = self.gen_a2b(real_b)
             adv = {}
             for dom, fake in (('a', fake_b2a), ('b', fake_a2b)):
                 for scale in ('global', 'local'):
@@ -218,6 +269,11 @@ def load_state_dict(self: UGATIT, state: dict, where: str = 'checkpoint', nets_o
     self.step = state['step']
     if nets_only: return
     self.opt_g.load_state_dict(state['opt_g']); self.opt_d.load_state_dict(state['opt_d'])
+    for opt in (self.opt_g, self.opt_d):                  # this run's Adam kernels (`adam`), not the checkpoint's
+        for group in opt.param_groups:
+            group.update(foreach=None, fused=None, **self.adam_impl)
+            for p in group['params'] if group['fused'] else ():   # fused Adam keeps its step count on the weight's device
+                if 'step' in opt.state[p]: opt.state[p]['step'] = opt.state[p]['step'].to(p.device)
     self.scaler_g.load_state_dict(state['scaler_g']); self.scaler_d.load_state_dict(state['scaler_d'])
     set_rng_state(state['rng'])
 
