@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['lin_scale_shift', 'layer_instance_mix', 'AdaLIN', 'LIN', 'clip_rho_', 'SNConv2d', 'SNLinear']
+__all__ = ['instance_moments', 'lin_scale_shift', 'layer_instance_mix', 'AdaLIN', 'LIN', 'clip_rho_', 'SNConv2d', 'SNLinear']
 
 # %% ../nbs/01_norms.ipynb #9ae60359
 class _InstanceMoments(torch.autograd.Function):
@@ -31,6 +31,12 @@ class _InstanceMoments(torch.autograd.Function):
         g = (a - mu) * (g_var * (2 / n)) if g_var is not None else torch.zeros_like(a)   # ∂var/∂a = 2(a − μ)/n
         return g + g_mu / n if g_mu is not None else g                                   # ∂μ/∂a = 1/n
 
+def instance_moments(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Population variance and mean of `a` (B, C, H, W) over (H, W): `torch.var_mean(a, (2, 3), keepdim=True, unbiased=False)`."
+    if torch.is_grad_enabled() and a.requires_grad: return _InstanceMoments.apply(a)
+    mu = a.mean((2, 3), keepdim=True)            # no backward: plain ops (what an exported graph holds)
+    return (a - mu).square().mean((2, 3), keepdim=True), mu
+
 def lin_scale_shift(a: torch.Tensor,  # features, (B, C, H, W)
                     rho: torch.Tensor,  # mix per channel, (1, C, 1, 1): 1 = pure IN, 0 = pure LN
                     eps: float = 1e-5,  # added to the variance inside the square root
@@ -39,7 +45,7 @@ def lin_scale_shift(a: torch.Tensor,  # features, (B, C, H, W)
     "Per-(sample, channel) scale s and shift t such that ρ·â_I + (1−ρ)·â_L = s·a + t."
     n_i = a.shape[2] * a.shape[3]
     n_l = a.shape[1] * n_i
-    var_i, mu_i = _InstanceMoments.apply(a)                                              # (B, C, 1, 1), population
+    var_i, mu_i = instance_moments(a)                                                    # (B, C, 1, 1), population
     mu_l = mu_i.mean(1, keepdim=True)                                                    # (B, 1, 1, 1)
     var_l = var_i.mean(1, keepdim=True) + (mu_i - mu_l).pow(2).mean(1, keepdim=True)    # law of total variance
     if unbiased: var_i, var_l = var_i * (n_i / (n_i - 1)), var_l * (n_l / (n_l - 1))

@@ -155,10 +155,12 @@ class UGATIT:
             # same math as separate calls: here also the identities and the cycle A→B→A that the generator step needs
             # (the discriminator step changes no generator weight)
             n = real_a.shape[0]
+            part = lambda x, i: None if x is None else x[i * n:(i + 1) * n]   # the i-th batch (η is None without CAM)
             out, eta, _ = self.gen_a2b(torch.cat([real_a, real_b]))                # (2B, 3, S, S), (2B, 2)
-            t = dict(fake_a2b=out[:n], cam_a2b=eta[:n], fake_b2b=out[n:], cam_b2b=eta[n:])   # translation, identity
+            t = dict(fake_a2b=part(out, 0), cam_a2b=part(eta, 0), fake_b2b=part(out, 1), cam_b2b=part(eta, 1))
             out, eta, _ = self.gen_b2a(torch.cat([real_b, real_a, t['fake_a2b']]))  # (3B, 3, S, S), (3B, 2)
-            t |= dict(fake_b2a=out[:n], cam_b2a=eta[:n], fake_a2a=out[n:2 * n], cam_a2a=eta[n:2 * n], fake_a2b2a=out[2 * n:])
+            t |= dict(fake_b2a=part(out, 0), cam_b2a=part(eta, 0), fake_a2a=part(out, 1), cam_a2a=part(eta, 1),
+                      fake_a2b2a=part(out, 2))                                     # translation, identity, cycle
         return t
 
     def discriminator_step(self, real_a: torch.Tensor, real_b: torch.Tensor, translations=None) -> dict[str, float]:
