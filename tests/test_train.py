@@ -134,3 +134,23 @@ def test_gpu_only_paths_are_guarded():
     with pytest.raises(RuntimeError, match="device 'cuda': CUDA is not available here"):
         UGATIT(UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cuda'))
     assert UGATIT(UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='auto')).device.type in ('cpu', 'mps')
+
+
+@pytest.mark.parametrize('options', [dict(adam='fused', step_in_backward=True), dict(adam='foreach')])
+def test_resume_is_exact_with_adam_kernels_and_step_in_backward(tmp_path, options):
+    cfg = UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu', **options)
+    a, b = torch.rand(1, 3, 64, 64) * 2 - 1, torch.rand(1, 3, 64, 64) * 2 - 1
+    torch.manual_seed(0); straight = UGATIT(cfg)
+    for _ in range(3): straight.train_step(a, b)
+    torch.manual_seed(0); first = UGATIT(cfg)
+    for _ in range(2): first.train_step(a, b)
+    path = first.save_checkpoint(tmp_path / 'ckpt.pt')
+    resumed = UGATIT(cfg).load_checkpoint(path)
+    other = UGATIT(replace(cfg, adam='for-loop', step_in_backward=False)).load_checkpoint(path)   # another run's kernels
+    key = 'fused' if options['adam'] == 'fused' else 'foreach'
+    assert all(g[key] for opt in (resumed.opt_g, resumed.opt_d) for g in opt.param_groups)
+    assert not any(g['fused'] or g['foreach'] for opt in (other.opt_g, other.opt_d) for g in opt.param_groups)
+    resumed.train_step(a, b)
+    for n in straight.nets:
+        for p, q in zip(straight.nets[n].parameters(), resumed.nets[n].parameters()):
+            assert torch.equal(p, q), n

@@ -273,7 +273,7 @@ def load_state_dict(self: UGATIT, state: dict, where: str = 'checkpoint', nets_o
     self.opt_g.load_state_dict(state['opt_g']); self.opt_d.load_state_dict(state['opt_d'])
     for opt in (self.opt_g, self.opt_d):                  # this run's Adam kernels (`adam`), not the checkpoint's
         for group in opt.param_groups:
-            group.update(foreach=None, fused=None, **self.adam_impl)
+            group.update({'foreach': None, 'fused': None} | self.adam_impl)
             for p in group['params'] if group['fused'] else ():   # fused Adam keeps its step count on the weight's device
                 if 'step' in opt.state[p]: opt.state[p]['step'] = opt.state[p]['step'].to(p.device)
     self.scaler_g.load_state_dict(state['scaler_g']); self.scaler_d.load_state_dict(state['scaler_d'])
