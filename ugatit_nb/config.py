@@ -58,7 +58,7 @@ class UGATITConfig:
     detach_d_fakes: bool = True   # D step: make fakes without a graph (the release keeps one: same numbers, more memory)
     freeze_d_in_g_step: bool = True  # G step: no gradients for D's weights (the release computes and discards them)
     share_translations: bool = True  # translate once per iteration for both steps (the release translates twice)
-    fuse_calls: bool = True       # translation + identity in one generator call, real + fake in one critic call (same math)
+    fuse_calls: bool = True       # 3 generator calls per iteration, not 6, and real + fake in one critic call (same math)
     adam: str = 'auto'            # Adam's kernels: 'auto' (torch's choice: 'foreach' on a GPU, 'for-loop' on a CPU),
                                   # 'foreach', 'for-loop', or 'fused' (fewest kernels; other rounding)
     step_in_backward: bool = False  # update each weight as soon as its gradient is complete: same numbers, less memory

@@ -43,11 +43,10 @@ class InBackwardAdam(torch.optim.Adam):
         has_complex = self._init_group({**group, 'params': [p]}, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
         beta1, beta2 = group['betas']
         _adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, amsgrad=group['amsgrad'],
-                              has_complex=has_complex, beta1=beta1, beta2=beta2, lr=group['lr'],
-                              weight_decay=group['weight_decay'], eps=group['eps'], maximize=group['maximize'],
-                              foreach=group['foreach'], capturable=group['capturable'],
-                              differentiable=group['differentiable'], fused=group['fused'],
-                              decoupled_weight_decay=group['decoupled_weight_decay'])
+              has_complex=has_complex, beta1=beta1, beta2=beta2, lr=group['lr'], weight_decay=group['weight_decay'],
+              eps=group['eps'], maximize=group['maximize'], foreach=group['foreach'], capturable=group['capturable'],
+              differentiable=group['differentiable'], fused=group['fused'],
+              decoupled_weight_decay=group['decoupled_weight_decay'])
         p.grad = None                                   # this gradient's memory is free for the rest of backward
 
     def step(self, closure=None):
@@ -90,11 +89,11 @@ class UGATIT:
                 if isinstance(m, (SNConv2d, SNLinear)): m.divide_output = c.sn_divide_output
         self.gens = [self.nets['gen_a2b'], self.nets['gen_b2a']]
         self.discs = [self.nets[n] for n in NET_NAMES[2:]]
+        self.adam_impl = {'auto': {}, 'foreach': dict(foreach=True), 'for-loop': dict(foreach=False),   # the same math
+                          'fused': dict(fused=True)}[c.adam]                                           # (fused: rounding)
         optimizer = InBackwardAdam if c.step_in_backward else torch.optim.Adam
         adam = lambda nets: optimizer(chain(*(n.parameters() for n in nets)), lr=c.lr, betas=(0.5, 0.999),
                                       weight_decay=c.weight_decay, **self.adam_impl)
-        self.adam_impl = {'auto': {}, 'foreach': dict(foreach=True), 'for-loop': dict(foreach=False),   # the same math
-                          'fused': dict(fused=True)}[c.adam]                                           # (fused: rounding)
         self.opt_g, self.opt_d = adam(self.gens), adam(self.discs)
         self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(c.amp)
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')   # fp16 needs loss scaling
