@@ -2,3 +2,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))           # tests/release_reference.py
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'app_args(make=fn): extra ugatit_nb_app arguments, fn(tmp_path) → list')

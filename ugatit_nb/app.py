@@ -20,15 +20,21 @@ LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
 
 class CheckpointTranslator:
     "Both generators of a checkpoint (or of the shipped model) in PyTorch: (1,3,S,S) in [-1,1] → translation, heatmap, η text."
-    def __init__(self, checkpoint: str | Path | None = None):
+    def __init__(self, checkpoint: str | Path | None = None):  # anything `ugatit_nb.load` takes; None: the shipped model
         import torch
-        from ugatit_nb.models import pretrained
-        from ugatit_nb.train import UGATIT
+        from ugatit_nb.inference import load
         self.torch = torch
-        self.model = pretrained('faces2anime') if checkpoint is None else UGATIT.from_checkpoint(checkpoint)
-        for net in self.model.nets.values(): net.eval()
-        self.img_size, self.directions = self.model.config.img_size, ('A2B', 'B2A')
-        self.name = f'{"the shipped faces2anime model" if checkpoint is None else Path(checkpoint).name}, iteration {self.model.step}'
+        self.model = load(checkpoint or 'faces2anime')       # networks and config only: no trainer, no optimizer
+        c = self.model.config
+        self.img_size, self.directions = c.img_size, ('A2B', 'B2A')
+        self.name = self.model.describe()
+        self.slow = not c.light and c.img_size >= 256        # the full 256 px generator: seconds per image on a CPU
+        if checkpoint is None:
+            self.about = ('It knows only the embedded faces2anime drawings: a real photo comes back as noise. For real selfies, '
+                          'convert the paper\'s selfie2anime model (ugatit_nb_convert, see the README) and serve it with --checkpoint.')
+        elif c.networks != 'pytorch':
+            self.about = 'The TensorFlow release\'s networks with converted weights (the paper\'s selfie2anime model, if that is what you converted).'
+        else: self.about = f'Trained with ugatit_nb on {Path(c.dataset).name or "the embedded faces2anime drawings"}.'
 
     def __call__(self, direction: str, x: np.ndarray):
         from ugatit_nb.cam import eta_text
@@ -43,6 +49,7 @@ class OnnxPageTranslator:
         self.onnx = OnnxTranslator(path)
         self.img_size, self.directions = self.onnx.img_size, (self.onnx.direction,)
         self.name = f'{Path(path).name} (ONNX, iteration {self.onnx.meta.get("iteration")})'
+        self.slow, self.about = self.onnx.img_size >= 256 and not self.onnx.meta.get('light', True), ''
 
     def __call__(self, direction: str, x: np.ndarray):
         y, heat = self.onnx(x)
@@ -84,7 +91,7 @@ class Selfie2Waifu(W.VBox):
         self.centre = W.Checkbox(value=True, description='find and centre the face', indent=False)
         self.source = W.Text(placeholder='path to a checkpoint (empty: the shipped model)', layout=W.Layout(width='340px'))
         self.load = W.Button(description='use this model')
-        self.model_info = W.HTML(f'model: {self.translator.name}')
+        self.model_info = W.HTML(self._model_text())
         self.result = W.Image(format='png', layout=W.Layout(min_height=f'{size}px'))
         self.message = W.HTML('Upload a photo with one face, roughly frontal.')
         self._last = None
@@ -103,8 +110,12 @@ class Selfie2Waifu(W.VBox):
         try: self.translator = CheckpointTranslator(self.source.value.strip() or None)
         except Exception as e:                                   # never a traceback in the page
             self.model_info.value = f'<span style="color:#b00">model not changed — {e}</span>'; return
-        self.model_info.value = f'model: {self.translator.name}'
+        self.model_info.value = self._model_text()
         if self._last: self.translate(*self._last)
+
+    def _model_text(self) -> str:
+        t = self.translator
+        return f'model: {t.name}' + (f'<br><small>{t.about}</small>' if t.about else '')
 
     def translate(self, data: bytes, name: str) -> bool:
         "Translate one uploaded file into the result row; a bad file becomes a message. True if translated."
@@ -118,6 +129,8 @@ class Selfie2Waifu(W.VBox):
             box = crop_box(face, *photo.size) if face else centre_box(*photo.size)
             crop = photo.crop(box).resize((self.translator.img_size,) * 2, Image.LANCZOS)
             direction = self.direction.value
+            if self.translator.slow:                             # the front end shows this while the CPU works
+                self.message.value = f'translating {name} … (the full 256 px model takes a few seconds on a CPU)'
             y, heat, eta = self.translator(direction, to_array(crop, self.translator.img_size))
         except Exception as e:                                   # BadImage and anything else: a message, never a traceback
             self.message.value = f'<span style="color:#b00">Could not use {name}: {e}</span>'; return False
@@ -153,13 +166,14 @@ def page_copy(dest: str | Path) -> Path:
 def app_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_app`: serve the Selfie 2 Waifu page with Voilà."
     p = argparse.ArgumentParser(prog='ugatit_nb_app', description='Serve the Selfie 2 Waifu page (Voilà) on this machine.')
-    p.add_argument('--checkpoint', help='a ugatit_nb or reference-release checkpoint (default: the shipped faces2anime model)')
+    p.add_argument('--checkpoint', help='anything ugatit_nb.load takes: a checkpoint, a converted TF model (ugatit_nb_convert), '
+                   'a TF checkpoint folder (default: the shipped faces2anime model)')
     p.add_argument('--onnx', help='an exported generator (ugatit_nb_export) instead: no PyTorch model is loaded')
     p.add_argument('--port', type=int, default=8866, help='port (default: 8866)')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
     a = p.parse_args(argv)
-    for given in (a.checkpoint, a.onnx):
-        if given and not Path(given).is_file(): sys.exit(f'error: {given}: no such file')
+    for given in (a.checkpoint, a.onnx):                       # a TF checkpoint may be its folder
+        if given and not Path(given).exists(): sys.exit(f'error: {given}: no such file')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
     try: import voila  # noqa: F401
     except ImportError: sys.exit('error: Voilà is not installed: pip install voila')

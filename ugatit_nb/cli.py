@@ -16,6 +16,7 @@ from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load
 from .generator import Generator, DECODER_NORMS
 from .cam import eta_text
 from .models import pretrained
+from .inference import load
 from .distributed import dist_env, finish_distributed
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
 from .config import cpu_config
@@ -185,7 +186,8 @@ def demo(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_demo`: translate an image with the shipped model's A→B generator (or a checkpoint's, or an untrained one)."
     p = argparse.ArgumentParser(prog='ugatit_nb_demo', description=demo.__doc__)
     p.add_argument('--image', help='image to translate (default: the first image of faces2anime testA)')
-    p.add_argument('--checkpoint', help="a ugatit_nb or reference-release checkpoint (default: the shipped faces2anime model)")
+    p.add_argument('--checkpoint', help="anything ugatit_nb.load takes: a checkpoint, a converted TF model, a TF checkpoint "
+                   "folder (default: the shipped faces2anime model)")
     p.add_argument('--untrained', action='store_true', help='use an untrained generator instead, to see what training changes')
     p.add_argument('--out', default='ugatit_demo.png', help='PNG to write')
     p.add_argument('--seed', type=int, default=0, help='seed of the untrained generator')
@@ -195,10 +197,10 @@ def demo(argv: list[str] | None = None) -> None:
         torch.manual_seed(a.seed)
         gen, size, title = Generator(ch=16, n_res=2, img_size=64, light=True), 64, 'untrained G_A→B'
     else:
-        try: model = UGATIT.from_checkpoint(a.checkpoint) if a.checkpoint else pretrained('faces2anime')
-        except (CheckpointError, FileNotFoundError) as e: sys.exit(f'error: {e}')
-        which = f'{a.checkpoint}' if a.checkpoint else 'shipped model'
-        gen, size, title = model.nets['gen_a2b'], model.config.img_size, f'G_A→B ({which}, iteration {model.step})'
+        try: model = load(a.checkpoint or 'faces2anime')    # networks and config only (07e_inference)
+        except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
+        which = f'{Path(a.checkpoint).name}' if a.checkpoint else 'shipped model'
+        gen, size, title = model.generator('A2B'), model.config.img_size, f'G_A→B ({which}, iteration {model.step})'
     print(f'wrote {translate_figure(image, a.out, gen, size, title)}')
 
 # %% ../nbs/90_cli.ipynb #5501e3c5
@@ -213,7 +215,7 @@ def eval_cli(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        model = UGATIT.from_checkpoint(a.checkpoint, a.device)
+        model = load(a.checkpoint, a.device)               # networks and config only (07e_inference)
         root = resolve_dataset(a.dataset or model.config.dataset)
         inception = inception_features(a.inception_weights) if a.inception_weights else None
         results = evaluate(model, root, inception=inception)

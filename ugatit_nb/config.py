@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 import torch
 
 # %% auto #0
-__all__ = ['ARCH_FIELDS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config',
-           'check_config', 'pick_device']
+__all__ = ['ARCH_FIELDS', 'NETWORKS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'UGATITConfig', 'tiny_config', 'cpu_config',
+           'paper_config', 'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -35,6 +35,9 @@ class UGATITConfig:
     cam_g: bool = True            # CAM attention in the generators (False: the paper's "w/o CAM" ablation, no η, no L_cam)
     cam_d: bool = True            # CAM attention in the discriminators (False: no η_D and no CAM adversarial terms)
     decoder_norm: str = 'adalin'  # the decoder's residual-block norm: 'adalin' (the paper), or 'in', 'ln', 'adain', 'gn'
+    networks: str = 'pytorch'     # whose networks: 'pytorch' (the PyTorch release's, trainable), or the TF release's as
+                                  # converted weights: 'tf' (code of 2019-08-20 on), 'tf-2019-08-14' (the released model's)
+    smoothing: bool = True        # TF networks only: AdaLIN mixes with clip(ρ − 0.1, 0, 1), as the released model
     img_size: int = 256           # training image side
     img_ch: int = 3               # image channels
     result_dir: str = 'results'   # where <dataset name>/{checkpoints,samples,test,log.jsonl} go
@@ -81,7 +84,8 @@ def paper_config(**kw) -> UGATITConfig:
     return replace(UGATITConfig(), **kw)
 
 # %% ../nbs/07c_config.ipynb #87d44792
-ARCH_FIELDS = ('light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm')
+ARCH_FIELDS = ('light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm', 'networks', 'smoothing')
+NETWORKS = ('pytorch', 'tf', 'tf-2019-08-14')   # the PyTorch release's networks, or the TF release's (two code versions)
 
 PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
 ADAMS, COMPILE_MODES = ('auto', 'foreach', 'for-loop', 'fused'), ('default', 'reduce-overhead', 'max-autotune')
@@ -103,6 +107,7 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
                          'only the networks that step updates')
     if c.decoder_norm not in DECODER_NORMS:
         raise ValueError(f"decoder_norm must be one of {', '.join(DECODER_NORMS)}, got {c.decoder_norm!r}")
+    if c.networks not in NETWORKS: raise ValueError(f"networks must be one of {', '.join(NETWORKS)}, got {c.networks!r}")
     if c.img_size % 4 or c.img_size < 8: raise ValueError(f'img_size must be a multiple of 4 of at least 8, got {c.img_size}')
     for name, v in (('iteration', c.iteration), ('batch_size', c.batch_size), ('print_freq', c.print_freq),
                     ('save_freq', c.save_freq), ('ch', c.ch), ('n_res', c.n_res), ('keep_ckpts', c.keep_ckpts)):

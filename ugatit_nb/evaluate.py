@@ -15,6 +15,7 @@ from .callbacks import Callback
 from .data import find_images, load_rgb, test_transform, embedded_dataset
 from .faces2anime import MASK_LABELS, mask_for
 from .generator import Generator
+from .inference import build_generator
 
 # %% auto #0
 __all__ = ['INCEPTION_FILE', 'INCEPTION_URL', 'JUDGE_CLASSES', 'JUDGE_SIZE', 'REGIONS', 'mmd2_unbiased', 'kid', 'kid_subsets',
@@ -346,7 +347,7 @@ def evaluate(model,  # a `UGATIT`
     judge, c, dev = judge or load_judge(), model.config, model.device
     with torch.random.fork_rng(devices=[]):                 # the baseline's weights come from its own seed
         torch.manual_seed(c.seed + 1)
-        untrained = Generator(c.img_ch, c.img_ch, c.ch, c.n_res, c.img_size, c.light).to(dev).eval()
+        untrained = build_generator(c).to(dev).eval()       # the same config, ablation switches included
     modes = {n: net.training for n, net in model.nets.items()}
     for net in model.nets.values(): net.eval()              # no spectral-norm power iteration, nothing learns
     try:
@@ -354,7 +355,7 @@ def evaluate(model,  # a `UGATIT`
         for direction, s, t in (('A2B', 'A', 'B'), ('B2A', 'B', 'A')):
             x, masks = _test_split(root, f'test{s}', c.img_size)
             real_t, _ = _test_split(root, f'test{t}', c.img_size)
-            fake, heat = _run(getattr(model, f'gen_{s.lower()}2{t.lower()}'), x, dev)
+            fake, heat = _run(model.nets[f'gen_{s.lower()}2{t.lower()}'], x, dev)
             verdict = judge(fake).argmax(1)
             r = {'n': len(x), 'success': (verdict == JUDGE_CLASSES.index(t)).float().mean().item(),
                  'unchanged': (verdict == JUDGE_CLASSES.index(s)).float().mean().item(),   # still looks like the source
@@ -367,7 +368,7 @@ def evaluate(model,  # a `UGATIT`
                 r['attention_untrained'] = attention_score(_run(untrained, x, dev)[1], masks)
                 r['attention_centre'] = attention_score(centre_prior(len(x), c.img_size), masks)
                 for scale in ('global', 'local'):
-                    r[f'critic_{scale}_attention'] = attention_score(_run(getattr(model, f'disc_{scale}_{t.lower()}'), fake, dev)[1], masks)
+                    r[f'critic_{scale}_attention'] = attention_score(_run(model.nets[f'disc_{scale}_{t.lower()}'], fake, dev)[1], masks)
             results[direction] = r
         return results
     finally:

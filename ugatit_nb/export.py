@@ -22,18 +22,17 @@ def _serving_part(gen):
             return translation, heatmap
     return Translate(gen).eval()
 
-def export_onnx(model,  # a `UGATIT`, a checkpoint path, or the name of a shipped model ('faces2anime')
+def export_onnx(model,  # anything `ugatit_nb.load` takes: a model, a checkpoint, a converted TF model, 'faces2anime'
                 out: str | Path,  # the .onnx file to write
                 direction: str = 'A2B',  # 'A2B' exports `gen_a2b`, 'B2A` `gen_b2a`
                 batch: int | None = None,  # a fixed batch size, or None for any
                 opset: int = 17) -> Path:
     "Write one generator of `model` as an ONNX graph: image (N,3,S,S) in [-1,1] → translation (N,3,S,S), heatmap (N,1,S/4,S/4)."
     import torch, onnx
-    from ugatit_nb.train import UGATIT
-    from ugatit_nb.models import PRETRAINED, pretrained
+    from ugatit_nb.inference import load
     if direction not in ('A2B', 'B2A'): raise ValueError(f"direction must be 'A2B' or 'B2A', got {direction!r}")
-    if not isinstance(model, UGATIT): model = pretrained(model) if model in PRETRAINED else UGATIT.from_checkpoint(model)
-    gen, s = model.nets['gen_a2b' if direction == 'A2B' else 'gen_b2a'], model.config.img_size
+    model = load(model)                                   # a Model, a trainer, a file, a TF checkpoint or a shipped name
+    gen, s = model.generator(direction), model.config.img_size
     net, out = _serving_part(gen), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(batch or 1, model.config.img_ch, s, s, device=next(gen.parameters()).device)
@@ -42,7 +41,7 @@ def export_onnx(model,  # a `UGATIT`, a checkpoint path, or the name of a shippe
         warnings.simplefilter('ignore')                   # the exporter's notes on constant folding and norms
         torch.onnx.export(net, (example,), str(out), input_names=['image'], output_names=['translation', 'heatmap'],
                           dynamic_axes=dynamic, opset_version=opset, dynamo=False)
-    graph = onnx.load(str(out))
+    graph = onnx.load(str(out), load_external_data=False)  # a graph over 2 GB keeps its weights beside it, untouched
     meta = {'direction': direction, 'img_size': s, 'iteration': model.step, 'light': model.config.light, 'producer': 'ugatit_nb'}
     for k, v in meta.items(): graph.metadata_props.add(key=k, value=json.dumps(v))
     onnx.save(graph, str(out))

@@ -11,18 +11,12 @@ from pathlib import Path
 import torch
 from .checkpoint import read_checkpoint
 from .train import UGATIT
+from .inference import PRETRAINED, pretrained_dir
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'pretrained_dir', 'pretrained', 'model_card', 'ship_model']
+__all__ = ['pretrained', 'model_card', 'ship_model']
 
 # %% ../nbs/08a_pretrained.ipynb #8ea8ced0
-PRETRAINED = {'faces2anime': 'light U-GAT-IT, 64 px, 16 channels, trained on the embedded faces2anime dataset (selfie ↔ anime face)'}
-
-def pretrained_dir(name: str = 'faces2anime') -> Path:
-    "The folder of shipped model `name` inside the installed package."
-    if name not in PRETRAINED: raise ValueError(f'no shipped model named {name!r}; shipped: {", ".join(PRETRAINED)}')
-    return Path(ugatit_nb.__file__).parent / 'weights' / name
-
 def _need(path: Path) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f'{path}: this file of the shipped model is missing from the installation; reinstall '

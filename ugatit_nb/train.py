@@ -12,8 +12,6 @@ from pathlib import Path
 import torch
 from fastcore.basics import patch
 from torch.optim.adam import adam as _adam
-from .generator import Generator
-from .discriminator import Discriminator
 from .norms import clip_rho_, AdaLIN, LIN, SNConv2d, SNLinear
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
 from . import official
@@ -21,11 +19,12 @@ from .checkpoint import (CKPT_FORMAT, CheckpointError, atomic_save, read_checkpo
                                   claim_result_folder, latest_checkpoint, rotate_checkpoints, rng_state, set_rng_state)
 from .callbacks import Callback, default_callbacks
 from .config import UGATITConfig, ARCH_FIELDS, check_config, pick_device, tiny_config, paper_config
+from .inference import NET_NAMES, build_networks
 from .data import load_split, resolve_dataset, UnpairedBatches
 from .distributed import start_distributed, data_parallel, any_process, lost_contact
 
 # %% auto #0
-__all__ = ['NET_NAMES', 'RELEASE_NAME', 'InBackwardAdam', 'NonFiniteLoss', 'UGATIT']
+__all__ = ['RELEASE_NAME', 'InBackwardAdam', 'NonFiniteLoss', 'UGATIT']
 
 # %% ../nbs/08_train.ipynb #96e5b31c
 class InBackwardAdam(torch.optim.Adam):
@@ -54,7 +53,6 @@ class InBackwardAdam(torch.optim.Adam):
         return closure() if closure is not None else None
 
 # %% ../nbs/08_train.ipynb #b561b12b
-NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
 RELEASE_NAME = dict(zip(NET_NAMES, official.RELEASE_NAMES))       # gen_a2b ↔ genA2B, disc_global_a ↔ disGA, …
 
 class NonFiniteLoss(FloatingPointError):
@@ -64,6 +62,9 @@ class UGATIT:
     "The six U-GAT-IT networks and their two optimizers; `train_step` is one iteration of the release's algorithm."
     def __init__(self, config: UGATITConfig | None = None):
         c = self.config = check_config(config or UGATITConfig())   # clear errors before anything is built
+        if c.networks != 'pytorch':
+            raise ValueError(f'networks={c.networks!r} are the TF release\'s, for converted weights (ugatit_nb.load): '
+                             'train with networks=\'pytorch\'')
         self.device = pick_device(c.device)
         self.rank, self.world_size, local_rank = start_distributed(self.device.type, c.dist_timeout)   # torchrun, or (0, 1, 0)
         if self.world_size > 1:
@@ -76,11 +77,7 @@ class UGATIT:
             warnings.warn('amp=fp16 on a CPU runs several times slower than bf16 (the CPU has few fp16 kernels); '
                           'use amp=bf16 or off', stacklevel=2)
         torch.manual_seed(c.seed)
-        make_gen = lambda: Generator(c.img_ch, c.img_ch, c.ch, c.n_res, c.img_size, c.light, c.cam_g, c.decoder_norm)
-        make_disc = lambda n: Discriminator(c.img_ch, c.ch, n, c.cam_d)
-        self.nets = dict(gen_a2b=make_gen(), gen_b2a=make_gen(), disc_global_a=make_disc(c.n_dis),
-                         disc_global_b=make_disc(c.n_dis), disc_local_a=make_disc(c.n_dis_local),
-                         disc_local_b=make_disc(c.n_dis_local))
+        self.nets = build_networks(c)                 # the config → networks mapping (07e_inference)
         fmt = torch.channels_last if c.channels_last else torch.contiguous_format
         for net in self.nets.values():
             net.to(self.device, memory_format=fmt)

@@ -17,6 +17,7 @@ from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, t
 from .norms import AdaLIN, LIN
 from .cam import eta_text
 from .models import pretrained
+from .inference import Model, build_networks, load
 from .train import UGATIT, tiny_config
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
 
@@ -25,12 +26,15 @@ __all__ = ['VIEWS', 'CMAPS', 'as_model', 'as_images', 'WidgetView', 'evaluating'
            'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
 
 # %% ../nbs/10_widgets.ipynb #8483e98a
-def as_model(model=None, device: str = 'cpu') -> UGATIT:
-    "A `UGATIT` from a model, a checkpoint path (ugatit_nb's or the reference release's), None (the shipped faces2anime model) or 'untrained'."
-    if isinstance(model, UGATIT): return model
-    if model is None: return pretrained('faces2anime', device)
-    if isinstance(model, str) and model == 'untrained': return UGATIT(tiny_config(device=device))
-    return UGATIT.from_checkpoint(model, device)
+def as_model(model=None, device: str = 'cpu'):
+    "The networks to inspect: a trainer or `Model` as it is, anything `ugatit_nb.load` takes, None (the shipped faces2anime model) or 'untrained'."
+    if isinstance(model, (UGATIT, Model)): return model
+    if isinstance(model, str) and model == 'untrained':
+        c = tiny_config(device=device)
+        with torch.random.fork_rng(devices=[]):          # the untrained weights come from the config's seed
+            torch.manual_seed(c.seed)
+            return Model(c, build_networks(c)).to(device)
+    return load('faces2anime' if model is None else model, device)
 
 def as_images(images=None) -> list:
     "A list of image sources from a dataset split, a folder, one file, or a list (paths, PIL images, tensors)."
@@ -147,7 +151,7 @@ class AttentionInspector(WidgetView):
         if key not in self._cache:
             v, (s, t) = VIEWS[view], (('a', 'b') if direction == 'A2B' else ('b', 'a'))
             seen = self._input(i) if v.reads == 'input' else self._pass(i, direction, 'generator CAM')[0]
-            with evaluating(self.model): out = getattr(self.model, v.net.format(s=s, t=t))(seen)
+            with evaluating(self.model): out = self.model.nets[v.net.format(s=s, t=t)](seen)
             self._cache[key] = (None, *out[1:]) if v.net.startswith('disc') else out   # a critic's first output is logits
         return self._cache[key]
 
@@ -252,7 +256,7 @@ class SelfieUpload(WidgetView):
             img = img.crop((left, top, left + side, top + side))             # centre square
             m = self.model
             x = test_transform(img, m.config.img_size)[None].to(m.device)
-            gen = m.gen_a2b if self.direction.value == 'A2B' else m.gen_b2a
+            gen = m.nets['gen_a2b' if self.direction.value == 'A2B' else 'gen_b2a']
             with evaluating(m): fake, cam, hm = gen(x)
         except BadImage as e:
             self.message.value = f'<span style="color:#b00">Could not use this file — {e}</span>'; return False
