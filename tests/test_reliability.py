@@ -202,3 +202,64 @@ def test_the_command_line_explains_itself(data, tmp_path):
         assert error_lines(out.stderr) == ["error: device 'cuda': CUDA is not available here"]
     with pytest.warns(UserWarning, match='fp16 on a CPU runs several times slower'):
         UGATIT(tiny_config(ch=8, n_res=1, device='cpu', amp='fp16'))
+
+
+def test_a_kill_while_resume_rewrites_the_log_loses_no_line(data, tmp_path):
+    "The resumed run rewrites log.jsonl without the lines after its checkpoint: killed in the middle of that, the log stands."
+    R = tmp_path / 'R'
+    args = [*SMALL, '--dataset', data, '--result_dir', R, '--save_freq', 2]
+    assert cli(*args, '--iteration', 4).returncode == 0
+    log = R / 'small' / 'log.jsonl'
+    before = log.read_text()
+    # the process dies (kill -9) after writing half of the first file it writes with Path.write_text
+    die = ("import os, pathlib, signal\n"
+           "def half(self, text, *a, **k):\n"
+           "    open(self, 'w').write(text[:len(text) // 2]); os.kill(os.getpid(), signal.SIGKILL)\n"
+           "pathlib.Path.write_text = half\n"
+           "from ugatit_nb.cli import train_cli; train_cli()")
+    out = subprocess.run([sys.executable, '-c', die, *map(str, args), '--iteration', '6', '--resume', 'True'],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    assert out.returncode == -signal.SIGKILL
+    assert log.read_text() == before                                        # every line of iterations 1–4
+    out = cli(*args, '--iteration', 6, '--resume', 'True')
+    assert out.returncode == 0, out.stderr
+    assert steps(log) == [1, 2, 3, 4, 5, 6] and not list(log.parent.glob('*.tmp'))
+
+
+def test_two_runs_never_share_a_folder(data, tmp_path):
+    R = tmp_path / 'R'
+    args = [*SMALL, '--dataset', data, '--result_dir', R, '--save_freq', 3]
+    first = subprocess.Popen([sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()',
+                              *map(str, args), '--iteration', '100000'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, 'MPLBACKEND': 'Agg'})
+    ckpts, log = R / 'small' / 'checkpoints', R / 'small' / 'log.jsonl'
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and not (ckpts / 'ckpt_0000003.pt').exists(): time.sleep(0.1)
+        for extra in ([], ['--resume', 'True'], ['--overwrite', 'True']):    # beside the live run: all refused
+            out = cli(*args, '--iteration', 5, *extra)
+            lines = error_lines(out.stderr)
+            assert out.returncode == 1 and len(lines) == 1 and 'is in use by a run that is training now' in lines[0], out.stderr
+        assert list(ckpts.glob('ckpt_*.pt')) and steps(log)[:3] == [1, 2, 3]          # nothing of the live run touched
+        assert steps(log) == list(range(1, len(steps(log)) + 1))               # one run's lines, in order
+    finally:
+        first.kill(); first.wait()                                            # kill -9: the lock goes with the process
+    out = cli(*args, '--iteration', int(sorted(ckpts.glob('ckpt_*.pt'))[-1].stem.split('_')[1]) + 1, '--resume', 'True')
+    assert out.returncode == 0, out.stderr
+
+
+def test_a_full_disk_inside_torch_save_is_named(data, tmp_path, monkeypatch):
+    "torch's zip writer turns ENOSPC into '[enforce fail at inline_container.cc] unexpected pos': say the disk is full."
+    R = tmp_path / 'R'
+    args = [*SMALL, '--dataset', str(data), '--result_dir', str(R), '--save_freq', '2']
+    train_cli(args + ['--iteration', '2'])
+    def torch_full(obj, f, *a, **k):
+        f.write(b'PK' + b'\0' * 1000)
+        raise RuntimeError('[enforce fail at inline_container.cc:672] . unexpected pos 4175296 vs 4175184')
+    monkeypatch.setattr(torch, 'save', torch_full)
+    monkeypatch.setattr(shutil, 'disk_usage', lambda p: shutil._ntuple_diskusage(10 << 30, 10 << 30, 0))
+    with pytest.raises(SystemExit) as e: train_cli(args + ['--iteration', '4', '--resume', 'True'])
+    assert 'ckpt_0000004.pt: could not write the checkpoint (the disk is full: 0 MiB free on it)' in str(e.value)
+    monkeypatch.undo()
+    ckpts = R / 'small' / 'checkpoints'
+    assert names(ckpts) == ['ckpt_0000002.pt'] and read_checkpoint(ckpts / 'ckpt_0000002.pt')['step'] == 2

@@ -78,7 +78,8 @@ def test_every_damaged_checkpoint_is_one_line(tmp_path):
     (d / 'UGATIT.model-1.index').write_bytes((d / 'UGATIT.model-1.index').read_bytes()[:-30])
     _one_line_error(cli(d, '--out', tmp_path / 'm.pt'), 'not a readable TensorFlow checkpoint index')
     _one_line_error(cli(tmp_path / 'nothing', '--out', tmp_path / 'm.pt'), 'no TensorFlow checkpoint here')
-    _one_line_error(cli(d, '--out', tmp_path / 'no' / 'such' / 'm.pt'), 'cannot write there')
+    (tmp_path / 'notes.txt').write_text('a file')
+    _one_line_error(cli(d, '--out', tmp_path / 'notes.txt' / 'm.pt'), 'cannot write there', 'is a file, not a folder')
     _one_line_error(cli(FIXTURES / 'head_full_ch4_128', '--out', tmp_path / 'm.pt', '--img_size', '256'),
                     'a full model of 128 px')
     assert not (tmp_path / 'm.pt').exists()                           # nothing half-written

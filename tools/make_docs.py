@@ -10,10 +10,13 @@ Nothing is executed: run `python tools/execute_notebooks.py` first to refresh th
 import argparse, html, re, shutil
 from pathlib import Path
 
-import nbformat
-from latex2mathml.converter import convert as latex_to_mathml
-from nbconvert import HTMLExporter
-from pygments.formatters import HtmlFormatter
+try:
+    import nbformat
+    from latex2mathml.converter import convert as latex_to_mathml
+    from nbconvert import HTMLExporter
+    from pygments.formatters import HtmlFormatter
+except ImportError as e:
+    raise SystemExit(f'error: the docs site needs {e.name}: pip install -e ".[docs]"') from None
 
 ROOT = Path(__file__).resolve().parent.parent
 MATH = re.compile(r'(?<!\\)\$\$(.+?)\$\$|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])', re.S)

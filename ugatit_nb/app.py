@@ -2,103 +2,42 @@
 
 # %% ../nbs/13_app.ipynb #dc284feb
 from __future__ import annotations
-import argparse, io, os, subprocess, sys
+import argparse, io, json, os, socket, subprocess, sys
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 import ipywidgets as W
 import ugatit_nb
 from .data import rgb_from_bytes
-from .faces import centre_box, crop_box, find_face
+from .serve import LABELS, Translator, panels
 
 # %% auto #0
-__all__ = ['LABELS', 'CheckpointTranslator', 'OnnxPageTranslator', 'to_array', 'to_image', 'heat_overlay', 'panels',
-           'Selfie2Waifu', 'page_notebook', 'page_copy', 'app_cli']
-
-# %% ../nbs/13_app.ipynb #557ef88b
-LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
-
-class CheckpointTranslator:
-    "Both generators of a checkpoint (or of the shipped model) in PyTorch: (1,3,S,S) in [-1,1] → translation, heatmap, η text."
-    def __init__(self, checkpoint: str | Path | None = None):  # anything `ugatit_nb.load` takes; None: the shipped model
-        import torch
-        from ugatit_nb.inference import load
-        self.torch = torch
-        self.model = load(checkpoint or 'faces2anime')       # networks and config only: no trainer, no optimizer
-        c = self.model.config
-        self.img_size, self.directions = c.img_size, ('A2B', 'B2A')
-        self.name = self.model.describe()
-        self.slow = not c.light and c.img_size >= 256        # the full 256 px generator: seconds per image on a CPU
-        if checkpoint is None:
-            self.about = ('It knows only the embedded faces2anime drawings: a real photo comes back as noise. For real selfies, '
-                          'convert the paper\'s selfie2anime model (ugatit_nb_convert, see the README) and serve it with --checkpoint.')
-        elif c.networks != 'pytorch':
-            self.about = 'The TensorFlow release\'s networks with converted weights (the paper\'s selfie2anime model, if that is what you converted).'
-        else: self.about = f'Trained with ugatit_nb on {Path(c.dataset).name or "the embedded faces2anime drawings"}.'
-
-    def __call__(self, direction: str, x: np.ndarray):
-        from ugatit_nb.cam import eta_text
-        gen = self.model.nets['gen_a2b' if direction == 'A2B' else 'gen_b2a']
-        with self.torch.no_grad(): y, logit, heat = gen(self.torch.from_numpy(x))
-        return y.numpy(), heat.numpy(), eta_text(logit)
-
-class OnnxPageTranslator:
-    "One exported generator (`ugatit_nb_export`), run by onnxruntime: no PyTorch, no training code."
-    def __init__(self, path: str | Path):
-        from ugatit_nb.export import OnnxTranslator
-        self.onnx = OnnxTranslator(path)
-        self.img_size, self.directions = self.onnx.img_size, (self.onnx.direction,)
-        self.name = f'{Path(path).name} (ONNX, iteration {self.onnx.meta.get("iteration")})'
-        self.slow, self.about = self.onnx.img_size >= 256 and not self.onnx.meta.get('light', True), ''
-
-    def __call__(self, direction: str, x: np.ndarray):
-        y, heat = self.onnx(x)
-        return y, heat, 'η: not in the exported graph'
-
-# %% ../nbs/13_app.ipynb #e55e7eb7
-def to_array(img: Image.Image, size: int) -> np.ndarray:
-    "RGB image → (1, 3, size, size) float32 in [-1, 1]."
-    a = np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32)
-    return (a.transpose(2, 0, 1)[None] / 127.5 - 1).astype(np.float32)
-
-def to_image(x: np.ndarray) -> Image.Image:
-    "(3, S, S) in [-1, 1] → RGB image."
-    return Image.fromarray(((np.clip(x, -1, 1).transpose(1, 2, 0) + 1) * 127.5).round().astype(np.uint8))
-
-def heat_overlay(img: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    "The heatmap (h, w), min–max scaled and coloured (jet), over `img`."
-    import matplotlib
-    h = (heat - heat.min()) / (np.ptp(heat) + 1e-8)
-    colour = Image.fromarray((matplotlib.colormaps['jet'](h)[..., :3] * 255).astype(np.uint8)).resize(img.size, Image.BILINEAR)
-    return Image.blend(img.convert('RGB'), colour, alpha)
-
-def panels(images: list[Image.Image], size: int) -> bytes:
-    "Images side by side, each `size` px, as PNG bytes."
-    row = Image.new('RGB', (size * len(images) + 8 * (len(images) - 1), size), 'white')
-    for i, im in enumerate(images): row.paste(im.resize((size, size), Image.BILINEAR), (i * (size + 8), 0))
-    buf = io.BytesIO(); row.save(buf, format='PNG'); return buf.getvalue()
+__all__ = ['V1', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main', 'app_cli']
 
 # %% ../nbs/13_app.ipynb #2235e5f7
 class Selfie2Waifu(W.VBox):
     "The Selfie 2 Waifu page: upload → face centred → translated → the result with its CAM heatmap and η."
-    def __init__(self, checkpoint: str | Path | None = None,  # a checkpoint; None: the shipped faces2anime model
+    def __init__(self, checkpoint: str | Path | None = None,  # anything `ugatit_nb.load` takes; None: the shipped model
                  onnx: str | Path | None = None,  # an exported generator instead (no PyTorch needed)
                  size: int = 192):  # side of each panel, in px
         self.size, self.translations = size, 0
-        self.translator = OnnxPageTranslator(onnx) if onnx else CheckpointTranslator(checkpoint)
+        self.translator = Translator(checkpoint, onnx)
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='photo')
         self.direction = W.ToggleButtons(options=[(LABELS[d], d) for d in self.translator.directions])
         self.centre = W.Checkbox(value=True, description='find and centre the face', indent=False)
-        self.source = W.Text(placeholder='path to a checkpoint (empty: the shipped model)', layout=W.Layout(width='340px'))
-        self.load = W.Button(description='use this model')
+        # the models this page was started with, and no other: a visitor cannot name a path on the server
+        self.models = {self.translator.name: checkpoint} if checkpoint else {}
+        self.models.setdefault('the shipped faces2anime model', None)
+        self.source = W.Dropdown(options=list(self.models), value=list(self.models)[0], description='model',
+                                 layout=W.Layout(width='560px'))
         self.model_info = W.HTML(self._model_text())
-        self.result = W.Image(format='png', layout=W.Layout(min_height=f'{size}px'))
+        self.result = W.Image(format='png', layout=W.Layout(min_height=f'{size}px', display='none'))   # no empty frame
         self.message = W.HTML('Upload a photo with one face, roughly frontal.')
         self._last = None
         self.upload.observe(self._uploaded, 'value')
         for w in (self.direction, self.centre): w.observe(lambda _: self._last and self.translate(*self._last), 'value')
-        self.load.on_click(self._load)
-        picker = [] if onnx else [W.HBox([self.source, self.load])]
+        self.source.observe(self._load, 'value')
+        picker = [] if onnx or len(self.models) == 1 else [self.source]
         super().__init__([W.HBox([self.upload, self.direction, self.centre]), *picker, self.model_info, self.result, self.message])
 
     def _uploaded(self, change):
@@ -107,7 +46,7 @@ class Selfie2Waifu(W.VBox):
         self.translate(bytes(f['content']), f['name'])
 
     def _load(self, _=None):
-        try: self.translator = CheckpointTranslator(self.source.value.strip() or None)
+        try: self.translator = Translator(self.models[self.source.value])
         except Exception as e:                                   # never a traceback in the page
             self.model_info.value = f'<span style="color:#b00">model not changed — {e}</span>'; return
         self.model_info.value = self._model_text()
@@ -118,33 +57,28 @@ class Selfie2Waifu(W.VBox):
         return f'model: {t.name}' + (f'<br><small>{t.about}</small>' if t.about else '')
 
     def translate(self, data: bytes, name: str) -> bool:
-        "Translate one uploaded file into the result row; a bad file becomes a message. True if translated."
+        "Translate one uploaded file into the result row; a bad file becomes a message (and no stale result). True if translated."
         try:
             photo = rgb_from_bytes(data, name)      # too large, empty, not an image, damaged, a bomb: `BadImage`
-            face, framing = None, 'centre square (face centring off)'
-            if self.centre.value:                                # `center_face`'s steps, keeping the face box to draw
-                try: face = find_face(photo)
-                except ImportError: framing = 'OpenCV is not installed (pip install "ugatit_nb[faces]"): centre square'
-                else: framing = 'face found and centred' if face else 'no face found: centre square'
-            box = crop_box(face, *photo.size) if face else centre_box(*photo.size)
-            crop = photo.crop(box).resize((self.translator.img_size,) * 2, Image.LANCZOS)
             direction = self.direction.value
             if self.translator.slow:                             # the front end shows this while the CPU works
                 self.message.value = f'translating {name} … (the full 256 px model takes a few seconds on a CPU)'
-            y, heat, eta = self.translator(direction, to_array(crop, self.translator.img_size))
+            out = self.translator.photo(photo, direction, self.centre.value)
         except Exception as e:                                   # BadImage and anything else: a message, never a traceback
+            self.result.layout.display = 'none'                  # the previous photo's result is not this file's
             self.message.value = f'<span style="color:#b00">Could not use {name}: {e}</span>'; return False
         self._last = (data, name)
         shown = photo.copy(); draw = ImageDraw.Draw(shown)
         line = max(2, max(photo.size) // 150)
-        draw.rectangle(box, outline='white', width=line)
-        if face: draw.rectangle(face, outline='orange', width=line)
-        fake = to_image(y[0])
-        self.result.value = panels([shown, crop, fake, heat_overlay(fake, heat[0, 0])], self.size)
+        draw.rectangle(out['box'], outline='white', width=line)
+        if out['face']: draw.rectangle(out['face'], outline='orange', width=line)
+        self.result.value = panels([shown, out['crop'], out['translation'], out['heat']], self.size)
+        self.result.layout.display = None
         self.translations += 1
         self.message.value = (f'<b>translation {self.translations}</b>: {name}, {LABELS[direction]}. Panels: photo and crop | '
-                              f'crop | translation | heatmap. {framing}. {eta}.')
+                              f'crop | translation | heatmap. {out["framing"]}. {out["eta"]}.')
         return True
+
 
 # %% ../nbs/13_app.ipynb #60a49af8
 def page_notebook() -> Path:
@@ -163,6 +97,48 @@ def page_copy(dest: str | Path) -> Path:
     nbformat.write(nb, out)
     return out
 
+V1 = 'v1.kernel.websocket.jupyter.org'      # the kernel websocket protocol whose binary frames carry sane offsets
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado import web
+from traitlets import Integer
+
+class CappedKernelManager(AsyncMappingKernelManager):
+    "At most `max_kernels` kernels (one per open page); more visitors get a 503 page instead of a new process."
+    max_kernels = Integer(8, config=True, help='kernels at once')
+    async def start_kernel(self, *args, **kwargs):
+        if len(self.list_kernel_ids()) >= self.max_kernels:
+            raise web.HTTPError(503, f'the page has {self.max_kernels} visitors already: try again in a few minutes')
+        return await super().start_kernel(*args, **kwargs)
+
+def _hardened_voila(max_kernels: int, cull_after: int):
+    "Voilà with the page's guards: v1 websockets only, a cap on kernels, idle kernels culled, Host checked."
+    from traitlets.config import Config
+    from voila.app import Voila
+    from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+    get = VoilaKernelWebsocketHandler.get
+    async def v1_only(self, *args, **kwargs):
+        # a legacy (no subprotocol) client's binary frames are parsed as v1 offsets by Voilà: 10^17 of them, a frozen server
+        offered = [p.strip() for p in self.request.headers.get('Sec-WebSocket-Protocol', '').split(',')]
+        if V1 not in offered: raise web.HTTPError(400, f'kernel websockets need the {V1} subprotocol')
+        return await get(self, *args, **kwargs)
+    VoilaKernelWebsocketHandler.get = v1_only
+    c = Config()
+    c.Voila.tornado_settings = {'allow_remote_access': False}     # Host must be this machine: no DNS rebinding
+    c.Voila.port_retries = 0                                     # the port asked for, or an error: never another one
+    c.VoilaConfiguration.multi_kernel_manager_class = f'{__name__}.CappedKernelManager'
+    c.CappedKernelManager.max_kernels = max_kernels
+    c.CappedKernelManager.cull_idle_timeout = cull_after         # a closed tab's kernel goes after this many seconds
+    c.CappedKernelManager.cull_interval = max(5, min(60, cull_after // 2))
+    c.CappedKernelManager.cull_connected = False
+    return Voila, c
+
+def voila_main():
+    "The Voilà process `ugatit_nb_app` starts: `python -c 'from ugatit_nb.app import voila_main; voila_main()' NB ARGS…`."
+    settings = json.loads(os.environ['UGATIT_NB_APP_GUARDS'])
+    Voila, config = _hardened_voila(settings['max_kernels'], settings['cull_after'])
+    Voila.launch_instance(argv=sys.argv[1:], config=config)
+
 def app_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_app`: serve the Selfie 2 Waifu page with Voilà."
     p = argparse.ArgumentParser(prog='ugatit_nb_app', description='Serve the Selfie 2 Waifu page (Voilà) on this machine.')
@@ -171,19 +147,28 @@ def app_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--onnx', help='an exported generator (ugatit_nb_export) instead: no PyTorch model is loaded')
     p.add_argument('--port', type=int, default=8866, help='port (default: 8866)')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
+    p.add_argument('--max_visitors', type=int, default=8, help='pages open at once, one kernel each (default: 8); '
+                   'for many people use ugatit_nb_serve')
+    p.add_argument('--idle_minutes', type=float, default=10, help='a closed page\'s kernel is stopped after this (default: 10)')
     a = p.parse_args(argv)
     for given in (a.checkpoint, a.onnx):                       # a TF checkpoint may be its folder
         if given and not Path(given).exists(): sys.exit(f'error: {given}: no such file')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
+    if a.max_visitors < 1 or a.idle_minutes <= 0: sys.exit('error: --max_visitors must be at least 1 and --idle_minutes more than 0')
     try: import voila  # noqa: F401
     except ImportError: sys.exit('error: Voilà is not installed: pip install voila')
+    with socket.socket() as s:                                 # the banner must print the port that is really served
+        try: s.bind((a.host, a.port))
+        except OSError as e: sys.exit(f'error: port {a.port} on {a.host} is not available ({e.strerror}): pass another --port')
     env = {**os.environ, 'UGATIT_NB_APP_CHECKPOINT': str(Path(a.checkpoint).resolve()) if a.checkpoint else '',
-           'UGATIT_NB_APP_ONNX': str(Path(a.onnx).resolve()) if a.onnx else ''}
+           'UGATIT_NB_APP_ONNX': str(Path(a.onnx).resolve()) if a.onnx else '',
+           'UGATIT_NB_APP_GUARDS': json.dumps({'max_kernels': a.max_visitors, 'cull_after': round(a.idle_minutes * 60)})}
     import signal, tempfile
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # stopped by a service manager: still clean up the copy
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, '-m', 'voila', str(page_copy(tmp)), '--no-browser', f'--port={a.port}', f'--Voila.ip={a.host}']
-        print(f'Selfie 2 Waifu: http://{a.host}:{a.port}/  (Ctrl-C to stop)', flush=True)
+        cmd = [sys.executable, '-c', 'from ugatit_nb.app import voila_main; voila_main()', str(page_copy(tmp)),
+               '--no-browser', f'--port={a.port}', f'--Voila.ip={a.host}']
+        print(f'Selfie 2 Waifu: http://{a.host}:{a.port}/  (at most {a.max_visitors} visitors at once; Ctrl-C to stop)', flush=True)
         try: code = subprocess.call(cmd, env=env, cwd=tmp)
         except KeyboardInterrupt: code = 0
     sys.exit(code)

@@ -43,12 +43,23 @@ class LinearDecayLR(Callback):
             for group in opt.param_groups: group['lr'] = lr
 
 # %% ../nbs/07b_callbacks.ipynb #779dc3ee
+def _replace_text(path: Path, text: str):
+    "Write `text` to a temporary file beside `path`, fsync, rename over `path`: a kill at any moment leaves the old or the new file."
+    tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')
+    try:
+        tmp.write_text(text)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
 class LossLog(Callback):
     "Appends every iteration's losses (and lr, seconds) to `<result>/log.jsonl`; a resumed run drops later lines."
     def on_fit_start(self, t):
         self.path = t.result_root / 'log.jsonl'
+        for stale in t.result_root.glob('log.jsonl.*.tmp'): stale.unlink()   # a rewrite a kill interrupted (the old log stands)
         kept = [r for r in read_log(self.path) if r['step'] <= t.step] if self.path.exists() else []
-        self._write(lambda: self.path.write_text(''.join(json.dumps(r) + '\n' for r in kept)), t)
+        self._write(lambda: _replace_text(self.path, ''.join(json.dumps(r) + '\n' for r in kept)), t)
         self.f, self.t0 = open(self.path, 'a', buffering=1), time.perf_counter()   # line-buffered: whole lines reach the file
     def after_step(self, t, losses):
         now = time.perf_counter()

@@ -4,14 +4,15 @@
 
 # %% ../nbs/07a_checkpoint.ipynb #1a50aa5b
 from __future__ import annotations
-import os, random, shutil, zipfile
+import os, random, shutil, uuid, zipfile
 from pathlib import Path
 import torch
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'verify_checkpoint', 'read_checkpoint',
-           'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes', 'RunExists',
-           'claim_result_folder', 'rotate_checkpoints', 'rng_state', 'set_rng_state']
+           'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes',
+           'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'claim_result_folder', 'rotate_checkpoints',
+           'rng_state', 'set_rng_state']
 
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
@@ -24,7 +25,8 @@ class CheckpointError(ValueError):
 def atomic_save(obj, path: str | Path) -> Path:
     "torch.save to a temporary file beside `path`, fsync, then rename over `path` (all or nothing)."
     path = Path(path)
-    tmp = path.with_name(path.name + '.tmp')
+    tmp = path.with_name(f'{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp')   # a name no other writer uses
+    untouched = 'the checkpoints written before are untouched'
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, 'wb') as f:
@@ -34,8 +36,13 @@ def atomic_save(obj, path: str | Path) -> Path:
         try: os.fsync(dir_fd)
         finally: os.close(dir_fd)
     except OSError as e:                                    # disk full, no permission …: one line, nothing lost
-        raise CheckpointError(f'{path}: could not write the checkpoint ({e.strerror or e}); '
-                              'the checkpoints written before are untouched') from e
+        raise CheckpointError(f'{path}: could not write the checkpoint ({e.strerror or e}); {untouched}') from e
+    except RuntimeError as e:                               # torch's zip writer reports a failed write as its own error
+        if tmp.exists(): tmp.unlink()                       # (the space it took counts as free below)
+        free = shutil.disk_usage(path.parent).free
+        why = (f'the disk is full: {free / 2**20:.0f} MiB free on it' if free < 2**26
+               else str(e).strip().splitlines()[0])
+        raise CheckpointError(f'{path}: could not write the checkpoint ({why}); {untouched}') from None
     finally:
         if tmp.exists(): tmp.unlink()
     return path
@@ -91,12 +98,43 @@ def newest_intact_checkpoint(folder: str | Path) -> tuple[Path | None, list[str]
 
 def remove_partial_writes(folder: str | Path) -> list[Path]:
     "Delete the temporary files of checkpoint writes that never finished (a killed process leaves them)."
-    partial = sorted(Path(folder).glob('ckpt_*.pt.tmp'))
+    partial = sorted(Path(folder).glob('ckpt_*.pt*.tmp'))
     for p in partial: p.unlink()
     return partial
 
+def check_writable(path: str | Path) -> Path:
+    "Refuse, before any work is done, an output file that cannot be written (a folder, a path under a file, a read-only place)."
+    path = Path(path)
+    if path.is_dir(): raise ValueError(f'{path}: is a folder; give a file name to write')
+    for up in path.parents:
+        if up.exists():
+            if not up.is_dir(): raise ValueError(f'{path}: cannot write there ({up} is a file, not a folder)')
+            break
+    try:                                                      # the only sure test: write something there
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f'.{path.name}.{os.getpid()}.probe'
+        probe.write_bytes(b''); probe.unlink()
+    except OSError as e: raise ValueError(f'{path}: cannot write there ({e.strerror or e})') from None
+    return path
+
 class RunExists(FileExistsError):
     "A fresh run was asked for in a result folder that holds another run."
+
+class RunInUse(RunExists):
+    "Another process is training in this result folder right now."
+
+def lock_result_folder(root: Path):
+    "Hold `<root>/run.lock` for this process (an OS lock: a crashed run leaves nothing stuck); `RunInUse` if another holds it."
+    import fcntl
+    root = Path(root); root.mkdir(parents=True, exist_ok=True)
+    f = open(root / 'run.lock', 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); holder = f.read().strip() or 'another process'; f.close()
+        raise RunInUse(f'{root} is in use by a run that is training now ({holder}): wait for it to end, or choose '
+                       'another --result_dir') from None
+    f.seek(0); f.truncate(); f.write(f'process {os.getpid()}'); f.flush()
+    return f                                                 # closing it (or the process ending) releases the folder
 
 def claim_result_folder(root: Path,  # <result_dir>/<dataset>: checkpoints/, log.jsonl, samples/
                         fresh: bool,  # the run starts at iteration 0

@@ -8,9 +8,9 @@ import argparse, difflib, json, signal, sys, time, warnings
 from dataclasses import fields, replace
 from pathlib import Path
 import torch
-from .checkpoint import CheckpointError, newest_intact_checkpoint, read_checkpoint
+from .checkpoint import CheckpointError, check_writable, newest_intact_checkpoint, read_checkpoint
 from .callbacks import lr_at
-from .config import ADAMS, AMPS, COMPILE_MODES, PHASES, check_config
+from .config import ADAMS, AMPS, COMPILE_MODES, NETWORKS, PHASES, check_config
 from fastcore.docments import docments
 from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load_rgb, resolve_dataset, test_transform
 from .generator import Generator, DECODER_NORMS
@@ -125,7 +125,8 @@ def config_parser() -> argparse.ArgumentParser:
                 'paper, the paper\'s settings; true/false options take True or False.')
     p.add_argument('--preset', choices=tuple(PRESETS), default='paper', help=_preset_help())
     notes, base = docments(UGATITConfig), UGATITConfig()
-    choices = {'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES}
+    choices = {'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES,
+               'networks': NETWORKS}
     for f in fields(UGATITConfig):
         kw = dict(default=None, help=f'{notes.get(f.name) or ""} (default: {getattr(base, f.name)!r})')
         if f.type in ('bool', bool): p.add_argument(f'--{f.name}', type=_str2bool, nargs='?', const=True, metavar='True|False', **kw)
@@ -201,7 +202,9 @@ def demo(argv: list[str] | None = None) -> None:
         except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
         which = f'{Path(a.checkpoint).name}' if a.checkpoint else 'shipped model'
         gen, size, title = model.generator('A2B'), model.config.img_size, f'G_A→B ({which}, iteration {model.step})'
-    print(f'wrote {translate_figure(image, a.out, gen, size, title)}')
+    try: check_writable(a.out); out = translate_figure(image, a.out, gen, size, title)
+    except (BadImage, ValueError, OSError) as e: sys.exit(f'error: {e}')
+    print(f'wrote {out}')
 
 # %% ../nbs/90_cli.ipynb #5501e3c5
 def eval_cli(argv: list[str] | None = None) -> None:
@@ -215,6 +218,7 @@ def eval_cli(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
+        if a.json: check_writable(a.json)                  # before the evaluation, not after it
         model = load(a.checkpoint, a.device)               # networks and config only (07e_inference)
         root = resolve_dataset(a.dataset or model.config.dataset)
         inception = inception_features(a.inception_weights) if a.inception_weights else None

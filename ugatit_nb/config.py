@@ -110,8 +110,12 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
     if c.networks not in NETWORKS: raise ValueError(f"networks must be one of {', '.join(NETWORKS)}, got {c.networks!r}")
     if c.img_size % 4 or c.img_size < 8: raise ValueError(f'img_size must be a multiple of 4 of at least 8, got {c.img_size}')
     for name, v in (('iteration', c.iteration), ('batch_size', c.batch_size), ('print_freq', c.print_freq),
-                    ('save_freq', c.save_freq), ('ch', c.ch), ('n_res', c.n_res), ('keep_ckpts', c.keep_ckpts)):
+                    ('save_freq', c.save_freq), ('ch', c.ch), ('n_res', c.n_res), ('keep_ckpts', c.keep_ckpts),
+                    ('sample_n', c.sample_n), ('dist_timeout', c.dist_timeout)):
         if v < 1: raise ValueError(f'{name} must be at least 1, got {v}')
+    for name, v in (('eval_freq', c.eval_freq), ('num_workers', c.num_workers)):
+        if v < 0: raise ValueError(f'{name} must be 0 or more, got {v}')
+    if c.img_ch != 3: raise ValueError(f'img_ch must be 3 (images are read as RGB), got {c.img_ch}')
     if c.resume and c.overwrite: raise ValueError('resume and overwrite exclude each other: continue a run, or start it again')
     disc_feature_size(c.img_size, c.n_dis); disc_feature_size(c.img_size, c.n_dis_local)   # images large enough for D
     pick_device(c.device)

@@ -48,9 +48,12 @@ MAX_PIXELS = 64_000_000          # larger images are refused as decompression bo
 def _to_rgb(img: Image.Image) -> Image.Image:
     "Any PIL mode → 8-bit RGB; transparency composited on white."
     if img.mode in ('I;16', 'I;16B', 'I;16L', 'I'):           # 16/32-bit gray: scale the real range to 8 bits
-        a = np.asarray(img, dtype=np.float64)
+        a = np.asarray(img)
         hi = 65535.0 if img.mode.startswith('I;16') or a.max() > 255 else 255.0
-        img = Image.fromarray(np.clip(a / hi * 255 + .5, 0, 255).astype(np.uint8), 'L')
+        out = np.empty(a.shape, np.uint8)
+        for r in range(0, a.shape[0], 256):                     # a band at a time: memory in proportion to the 8-bit result
+            out[r:r + 256] = np.clip(a[r:r + 256].astype(np.float32) * np.float32(255 / hi) + 0.5, 0, 255)
+        img = Image.fromarray(out, 'L')
     if img.mode == 'P': img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
     if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'RGB' and 'transparency' in img.info):
         rgba = img.convert('RGBA')
@@ -83,7 +86,7 @@ def _decode_rgb(source, label: str, max_pixels: int) -> Image.Image:
                 if w * h > max_pixels:
                     raise BadImage(f'{label}: {w}×{h} pixels is over the {max_pixels:,} limit (decompression bomb?)')
                 img.load()                                      # decode it all: truncation shows up here
-                img = ImageOps.exif_transpose(img)              # phone photos: apply the EXIF orientation
+                ImageOps.exif_transpose(img, in_place=True)     # phone photos: apply the EXIF orientation (no copy)
                 return _to_rgb(img)
     except BadImage: raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:

@@ -76,6 +76,13 @@ class OnnxTranslator:
         return translation, heatmap
 
 # %% ../nbs/12b_export.ipynb #830b09eb
+def _count(v: str) -> int:
+    "An argparse type: a whole number of at least 1."
+    try: n = int(v)
+    except ValueError: raise argparse.ArgumentTypeError(f'expected a whole number, got {v!r}') from None
+    if n < 1: raise argparse.ArgumentTypeError(f'must be at least 1, got {n}')
+    return n
+
 def export_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_export`."
     p = argparse.ArgumentParser(prog='ugatit_nb_export', description='Export one U-GAT-IT generator as an ONNX graph '
@@ -83,10 +90,12 @@ def export_cli(argv: list[str] | None = None) -> None:
     p.add_argument('checkpoint', help="a ugatit_nb or reference-release checkpoint, or the name of a shipped model ('faces2anime')")
     p.add_argument('--direction', default='A2B', choices=('A2B', 'B2A'), help='which generator (default: A2B)')
     p.add_argument('--onnx', required=True, help='the .onnx file to write')
-    p.add_argument('--batch', type=int, help='a fixed batch size (default: any)')
+    p.add_argument('--batch', type=_count, help='a fixed batch size, at least 1 (default: any)')
     a = p.parse_args(argv)
-    from ugatit_nb.checkpoint import CheckpointError
-    try: out = export_onnx(a.checkpoint, a.onnx, a.direction, a.batch)
+    from ugatit_nb.checkpoint import CheckpointError, check_writable
+    try: import onnx, onnxruntime  # noqa: F401
+    except ImportError: sys.exit('error: exporting needs onnx and onnxruntime: pip install "ugatit_nb[export]"')
+    try: out = export_onnx(a.checkpoint, check_writable(a.onnx), a.direction, a.batch)
     except (CheckpointError, FileNotFoundError, ValueError, OSError) as e: sys.exit(f'error: {e}')
     t = OnnxTranslator(out)
     print(f'wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {t.direction}, {t.img_size} px, batch {t.batch or "any"}, '

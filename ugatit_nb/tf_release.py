@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from .norms import AdaLIN, LIN, SNConv2d, SNLinear, lin_scale_shift
-from .checkpoint import CKPT_FORMAT, CheckpointError, atomic_save
+from .checkpoint import CKPT_FORMAT, CheckpointError, atomic_save, check_writable
 from .config import UGATITConfig
 
 # %% auto #0
@@ -609,8 +609,8 @@ def convert_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--img_size', type=int, help='the image size a light model was trained at (default 256; a full model knows its own)')
     a = p.parse_args(argv)
     out = Path(a.out)
-    if out.is_dir() or not out.parent.is_dir() or not out.parent.exists():
-        sys.exit(f'error: {out}: cannot write there ({"a folder" if out.is_dir() else "no such folder " + str(out.parent)})')
+    try: check_writable(out)                                  # before reading gigabytes, not after
+    except ValueError as e: sys.exit(f'error: {e}')
     t0 = time.perf_counter()
     smoothing = None if a.smoothing == 'auto' else a.smoothing == 'True'
     with warnings.catch_warnings(record=True) as said:

@@ -16,7 +16,8 @@ from .norms import clip_rho_, AdaLIN, LIN, SNConv2d, SNLinear
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
 from . import official
 from .checkpoint import (CKPT_FORMAT, CheckpointError, atomic_save, read_checkpoint, checkpoint_path,
-                                  claim_result_folder, latest_checkpoint, rotate_checkpoints, rng_state, set_rng_state)
+                                  claim_result_folder, latest_checkpoint, lock_result_folder, rotate_checkpoints, rng_state,
+                                  set_rng_state)
 from .callbacks import Callback, default_callbacks
 from .config import UGATITConfig, ARCH_FIELDS, check_config, pick_device, tiny_config, paper_config
 from .inference import NET_NAMES, build_networks
@@ -327,29 +328,31 @@ def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, sho
     c = self.config
     if self.result_root is None: self.bind_run()
     fresh = self.step == 0 and not c.resume               # resume=True without a checkpoint: the same run, again
-    if self.rank == 0:                                    # one writer (07d_distributed)
-        self.result_root.mkdir(parents=True, exist_ok=True)
-        for note in claim_result_folder(self.result_root, fresh, c.overwrite): print(note, file=sys.stderr)
-    if self.world_size > 1 and self.rank == 0:
-        print(f'{self.world_size} processes × batch {c.batch_size} = global batch {self.world_size * c.batch_size} '
-              f'({torch.distributed.get_backend()})', file=sys.stderr)
-    if batches is None:
-        split = lambda s: load_split(self.dataset_root, s, c.img_size, train=True)
-        batches = UnpairedBatches(split('trainA'), split('trainB'), c.batch_size, c.seed, c.num_workers,
-                                  start_step=self.step, pin_memory=self.device.type == 'cuda',
-                                  rank=self.rank, world=self.world_size)
-    cbs = default_callbacks(show, c.eval_freq) if callbacks is None else callbacks
-    cbs = [cb for cb in cbs if self.rank == 0 or cb.every_process]   # log, samples, checkpoints: rank 0 only
-    self.stop_requested, self.last_checkpoint = False, latest_checkpoint(self.ckpt_dir)
-    def on_sigint(sig, frame):
-        if self.stop_requested: raise KeyboardInterrupt          # second Ctrl-C: stop now
-        self.request_stop()
-        if self.rank == 0: print(f'\nCtrl-C: stopping after iteration {self.step + 1} and saving a checkpoint '
-                                 '(Ctrl-C again to stop at once)', file=sys.stderr)
-    try: previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError: previous = None                           # not the main thread: no handler
-    for cb in cbs: cb.on_fit_start(self)
+    # one run per folder, before anything there is touched; the OS drops the lock if this process dies
+    run_lock = lock_result_folder(self.result_root) if self.rank == 0 else None
+    previous, started = None, []
     try:
+        if self.rank == 0:                                # one writer (07d_distributed)
+            for note in claim_result_folder(self.result_root, fresh, c.overwrite): print(note, file=sys.stderr)
+        if self.world_size > 1 and self.rank == 0:
+            print(f'{self.world_size} processes × batch {c.batch_size} = global batch {self.world_size * c.batch_size} '
+                  f'({torch.distributed.get_backend()})', file=sys.stderr)
+        if batches is None:
+            split = lambda s: load_split(self.dataset_root, s, c.img_size, train=True)
+            batches = UnpairedBatches(split('trainA'), split('trainB'), c.batch_size, c.seed, c.num_workers,
+                                      start_step=self.step, pin_memory=self.device.type == 'cuda',
+                                      rank=self.rank, world=self.world_size)
+        cbs = default_callbacks(show, c.eval_freq) if callbacks is None else callbacks
+        cbs = [cb for cb in cbs if self.rank == 0 or cb.every_process]   # log, samples, checkpoints: rank 0 only
+        self.stop_requested, self.last_checkpoint = False, latest_checkpoint(self.ckpt_dir)
+        def on_sigint(sig, frame):
+            if self.stop_requested: raise KeyboardInterrupt          # second Ctrl-C: stop now
+            self.request_stop()
+            if self.rank == 0: print(f'\nCtrl-C: stopping after iteration {self.step + 1} and saving a checkpoint '
+                                     '(Ctrl-C again to stop at once)', file=sys.stderr)
+        try: previous = signal.signal(signal.SIGINT, on_sigint)
+        except ValueError: previous = None                           # not the main thread: no handler
+        for cb in cbs: cb.on_fit_start(self); started.append(cb)
         while self.step < c.iteration and not self.stop_requested:
             real_a, real_b = next(batches)
             for cb in cbs: cb.before_step(self)
@@ -367,5 +370,6 @@ def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, sho
             for cb in cbs: cb.after_step(self, losses)
     finally:
         if previous is not None: signal.signal(signal.SIGINT, previous)
-        for cb in cbs: cb.on_fit_end(self)
+        for cb in started: cb.on_fit_end(self)
+        if run_lock is not None: run_lock.close()        # the folder is free for the next run
     return self
