@@ -106,10 +106,14 @@ from traitlets import Integer
 class CappedKernelManager(AsyncMappingKernelManager):
     "At most `max_kernels` kernels (one per open page); more visitors get a 503 page instead of a new process."
     max_kernels = Integer(8, config=True, help='kernels at once')
+    starting = 0                                             # starts in flight: a burst must not slip past the count
     async def start_kernel(self, *args, **kwargs):
-        if len(self.list_kernel_ids()) >= self.max_kernels:
+        # one event loop: this check and the increment cannot interleave with another request's
+        if len(self.list_kernel_ids()) + self.starting >= self.max_kernels:
             raise web.HTTPError(503, f'the page has {self.max_kernels} visitors already: try again in a few minutes')
-        return await super().start_kernel(*args, **kwargs)
+        self.starting += 1
+        try: return await super().start_kernel(*args, **kwargs)
+        finally: self.starting -= 1
 
 def _hardened_voila(max_kernels: int, cull_after: int):
     "Voilà with the page's guards: v1 websockets only, a cap on kernels, idle kernels culled, Host checked."
