@@ -101,18 +101,24 @@ V1 = 'v1.kernel.websocket.jupyter.org'      # the kernel websocket protocol whos
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
-from traitlets import Integer
+from traitlets import Integer, Set
 
 class CappedKernelManager(AsyncMappingKernelManager):
     "At most `max_kernels` kernels (one per open page); more visitors get a 503 page instead of a new process."
     max_kernels = Integer(8, config=True, help='kernels at once')
-    starting = 0                                             # starts in flight: a burst must not slip past the count
+    starting = 0                                             # starts in flight
+    started = Set()                                          # ids of the kernels whose start completed
     async def start_kernel(self, *args, **kwargs):
-        # one event loop: this check and the increment cannot interleave with another request's
-        if len(self.list_kernel_ids()) + self.starting >= self.max_kernels:
+        # one event loop: this check and the increment cannot interleave with another request's; a kernel registers
+        # before its start returns, so it is counted once: as in flight until then, as started after
+        self.started &= set(self.list_kernel_ids())          # kernels culled or closed since are gone
+        if len(self.started) + self.starting >= self.max_kernels:
             raise web.HTTPError(503, f'the page has {self.max_kernels} visitors already: try again in a few minutes')
         self.starting += 1
-        try: return await super().start_kernel(*args, **kwargs)
+        try:
+            kernel_id = await super().start_kernel(*args, **kwargs)
+            self.started.add(kernel_id)
+            return kernel_id
         finally: self.starting -= 1
 
 def _hardened_voila(max_kernels: int, cull_after: int):
