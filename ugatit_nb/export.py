@@ -87,7 +87,8 @@ def export_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_export`."
     p = argparse.ArgumentParser(prog='ugatit_nb_export', description='Export one U-GAT-IT generator as an ONNX graph '
                                 '(image in [-1, 1] → translation, heatmap), to run with onnxruntime.')
-    p.add_argument('checkpoint', help="a ugatit_nb or reference-release checkpoint, or the name of a shipped model ('faces2anime')")
+    p.add_argument('checkpoint', help="anything ugatit_nb.load takes: a checkpoint, a converted TF model, a TF checkpoint "
+                   "folder, or the name of a shipped model ('faces2anime')")
     p.add_argument('--direction', default='A2B', choices=('A2B', 'B2A'), help='which generator (default: A2B)')
     p.add_argument('--onnx', required=True, help='the .onnx file to write')
     p.add_argument('--batch', type=_count, help='a fixed batch size, at least 1 (default: any)')
