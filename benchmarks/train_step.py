@@ -38,14 +38,15 @@ VARIANTS = {'ugatit_nb': {},                            # the defaults: exact (t
             'bf16, compiled': dict(amp='bf16', compile=True),
             'channels_last': dict(channels_last=True),                          # CUDA rows only
             'one call per image': dict(fuse_calls=False),
+            'plain step (08_train)': dict(fuse_calls=False, freeze_d_in_g_step=False),   # no speed option at all
             'translate twice': dict(fuse_calls=False, share_translations=False),
             'twice, D-step fakes in graph': dict(fuse_calls=False, share_translations=False, detach_d_fakes=False),
             'release-like': dict(fuse_calls=False, detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
                                  share_translations=False),
             'release rebuild': None}                     # tests/release_reference.py: the release's own code
 GPU_ONLY = ('compiled', 'compiled, reduce-overhead', 'bf16, compiled', 'channels_last')
-CPU_DEFAULT = ('ugatit_nb', 'step in backward', 'fused Adam', 'bf16', 'one call per image', 'translate twice',
-               'release-like', 'release rebuild')
+CPU_DEFAULT = ('ugatit_nb', 'step in backward', 'fused Adam', 'bf16', 'one call per image', 'plain step (08_train)',
+               'translate twice', 'release-like', 'release rebuild')
 
 
 def release_worker(size, iters, device):

@@ -1,6 +1,7 @@
 """The Selfie 2 Waifu page end to end: `ugatit_nb_app` serves it with Voilà on 127.0.0.1, Debian's chromium (Playwright)
 uploads a real photograph, the translated result appears and differs from the photo, a bad file gives a message in
-the page. Screenshot: build/browser/selfie2waifu.png (or $UGATIT_ARTIFACTS/selfie2waifu.png)."""
+the page. Screenshot: build/browser/selfie2waifu.png (or $UGATIT_ARTIFACTS/selfie2waifu.png). With $UGATIT_APP_PYTHON the
+page runs on that interpreter (e.g. a venv with only the README's `pip install -e ".[faces]"`)."""
 import io, os, signal, subprocess, sys, time, urllib.request
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from browser import ARTIFACTS, free_port, launch, needs_browser, sync_playwright
 
-pytestmark = needs_browser
+pytestmark = [needs_browser, pytest.mark.slow]   # a browser against a served page
 PANEL = 192                                     # Selfie2Waifu's default panel side
 
 
@@ -21,7 +22,8 @@ def app(tmp_path, request):
     log = open(tmp_path / 'app.log', 'w')
     mark = request.node.get_closest_marker('app_args')
     extra = [str(a) for a in (mark.kwargs['make'](tmp_path) if mark else [])]
-    server = subprocess.Popen([sys.executable, '-c', 'from ugatit_nb.app import app_cli; app_cli()', '--port', str(port), *extra],
+    python = os.environ.get('UGATIT_APP_PYTHON', sys.executable)   # another install's interpreter: its extras alone
+    server = subprocess.Popen([python, '-c', 'from ugatit_nb.app import app_cli; app_cli()', '--port', str(port), *extra],
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                               env={**os.environ, 'MPLBACKEND': 'Agg'})
     base = f'http://127.0.0.1:{port}/'
@@ -53,6 +55,8 @@ def test_a_photo_becomes_an_anime_face_in_the_page(app, tmp_path):
         ctx = launch(p, tmp_path / 'profile', viewport={'width': 1100, 'height': 800})
         try:
             page = ctx.new_page()
+            outside = []                                         # the page works offline: every request stays on this server
+            page.on('request', lambda r: None if r.url.startswith((app, 'data:', 'blob:')) else outside.append(r.url))
             page.goto(app, wait_until='load', timeout=120_000)
             upload = page.locator('.widget-upload')              # ipywidgets' FileUpload button
             upload.wait_for(state='visible', timeout=120_000)
@@ -78,6 +82,7 @@ def test_a_photo_becomes_an_anime_face_in_the_page(app, tmp_path):
             send(tmp_path / 'notes.txt')
             page.wait_for_function("() => document.body.innerText.includes('Could not use notes.txt')", timeout=60_000)
             assert 'Traceback' not in page.inner_text('body')
+            assert not outside, outside[:3]
         finally:
             ctx.close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from browser import ARTIFACTS, REPO, free_port as _free_port, launch, needs_browser, sync_playwright
 
-pytestmark = needs_browser
+pytestmark = [needs_browser, pytest.mark.slow]   # a browser against JupyterLab
 
 
 def _request(url, token, method='GET'):

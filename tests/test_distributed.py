@@ -13,6 +13,8 @@ import torch
 
 from ugatit_nb.train import NET_NAMES, UGATIT
 
+pytestmark = pytest.mark.slow   # torchrun processes
+
 TINY = ['--preset', 'tiny', '--ch', '8', '--n_res', '1', '--device', 'cpu', '--print_freq', '1000']
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
 

@@ -7,7 +7,7 @@ import pytest
 
 from browser import ARTIFACTS, REPO, launch, needs_browser, sync_playwright
 
-pytestmark = needs_browser
+pytestmark = [needs_browser, pytest.mark.slow]   # builds and browses the docs site
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,11 @@ import numpy as np
 from PIL import Image
 
 
-def run(*args, module='ugatit_nb.cli', func='eval_cli'):
+HOME = {'eval_cli': 'ugatit_nb.evaluate', 'demo': 'ugatit_nb.inference', 'train_cli': 'ugatit_nb.cli'}   # console scripts
+
+
+def run(*args, module=None, func='eval_cli'):
+    module = module or HOME[func]
     return subprocess.run([sys.executable, '-c', f'from {module} import {func}; {func}()', *map(str, args)],
                           capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'}, timeout=600)
 

@@ -8,6 +8,8 @@ import pytest
 
 from browser import free_port
 
+pytestmark = pytest.mark.slow   # servers and a browser
+
 
 def get(url, host=None, timeout=120):
     req = urllib.request.Request(url, headers={'Host': host} if host else {})

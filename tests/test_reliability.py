@@ -15,6 +15,8 @@ from ugatit_nb.train import NonFiniteLoss, UGATIT
 from ugatit_nb.callbacks import Callback, Checkpoints
 from ugatit_nb.viz import read_log
 
+pytestmark = pytest.mark.slow   # training processes killed and resumed
+
 SMALL = ['--preset', 'tiny', '--ch', '8', '--n_res', '1', '--n_dis', '5', '--device', 'cpu', '--print_freq', '1000']
 NO_SPACE = OSError(errno.ENOSPC, 'No space left on device')
 

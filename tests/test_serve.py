@@ -7,6 +7,8 @@ from PIL import Image
 
 from browser import free_port
 
+pytestmark = pytest.mark.slow   # a server started from the shell
+
 pytest.importorskip('fastapi')
 
 

@@ -71,6 +71,7 @@ def test_keep_last_n_checkpoints(tmp_path):
     assert [p.name for p in sorted((m.result_root / 'checkpoints').glob('ckpt_*'))] == ['ckpt_0000004.pt', 'ckpt_0000005.pt']
 
 
+@pytest.mark.slow                                          # training processes
 def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
     base = [sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()', '--dataset', str(REPO / 'data' / 'faces2anime'),
@@ -95,6 +96,7 @@ def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
     assert out.returncode != 0 and 'different networks: ch=8 (this run: 4)' in out.stderr
 
 
+@pytest.mark.slow                                          # training processes
 def test_ctrl_c_in_a_shell_saves_and_exits_cleanly(tmp_path):
     cmd = [sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()', '--preset', 'tiny',
            '--ch', '8', '--n_res', '1', '--batch_size', '1', '--iteration', '100000', '--save_freq', '100000',

@@ -83,10 +83,10 @@ def test_uploads_good_and_bad(model):
     up.upload.value = ({'name': 'me.png', 'type': 'image/png', 'size': len(buf.getvalue()),
                         'content': memoryview(buf.getvalue()),
                         'last_modified': datetime.now(timezone.utc)},)   # what the front end sends
-    assert up.image.value and up.message.value.startswith('me.png: input (centre crop)')
-    first = bytes(up.image.value)
+    assert up.result.value and 'me.png, selfie → anime' in up.message.value
+    first = bytes(up.result.value)
     up.direction.value = 'B2A'                               # re-translates the last photo the other way
-    assert bytes(up.image.value) != first
+    assert bytes(up.result.value) != first
     for data, name, expected in [(b'hello', 'notes.txt', 'notes.txt: not an image file'),
                                  (buf.getvalue()[:300], 'half.png', 'half.png: unreadable image'),
                                  (b'', 'empty.jpg', 'empty.jpg: empty file'),

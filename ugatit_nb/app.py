@@ -2,17 +2,17 @@
 
 # %% ../nbs/13_app.ipynb #dc284feb
 from __future__ import annotations
-import argparse, io, json, os, socket, subprocess, sys
+import argparse, io, json, os, re, socket, subprocess, sys
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 import ipywidgets as W
 import ugatit_nb
-from .data import rgb_from_bytes
-from .serve import LABELS, Translator, panels
+from .image import panels, rgb_from_bytes
+from .serve import LABELS, Translator
 
 # %% auto #0
-__all__ = ['V1', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main', 'app_cli']
+__all__ = ['V1', 'CDN_LINK', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main', 'app_cli']
 
 # %% ../nbs/13_app.ipynb #2235e5f7
 class Selfie2Waifu(W.VBox):
@@ -98,6 +98,7 @@ def page_copy(dest: str | Path) -> Path:
     return out
 
 V1 = 'v1.kernel.websocket.jupyter.org'      # the kernel websocket protocol whose binary frames carry sane offsets
+CDN_LINK = re.compile(r'<link[^>]*https://cdn\.jsdelivr\.net/[^>]*>')   # the lab template's Font Awesome stylesheets
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
@@ -133,6 +134,13 @@ def _hardened_voila(max_kernels: int, cull_after: int):
         if V1 not in offered: raise web.HTTPError(400, f'kernel websockets need the {V1} subprotocol')
         return await get(self, *args, **kwargs)
     VoilaKernelWebsocketHandler.get = v1_only
+    from voila.tornado.handler import TornadoVoilaHandler
+    @web.authenticated
+    async def local_only(self, path=None):
+        # the page's icon font comes inside Voilà's own bundle (voila-style.js): the template's CDN links only leak visits
+        async for html in self.get_generator(path=path):
+            self.write(CDN_LINK.sub('', html)); self.flush()
+    TornadoVoilaHandler.get = local_only
     c = Config()
     c.Voila.tornado_settings = {'allow_remote_access': False}     # Host must be this machine: no DNS rebinding
     c.Voila.port_retries = 0                                     # the port asked for, or an error: never another one

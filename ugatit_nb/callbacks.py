@@ -15,7 +15,7 @@ from .viz import image_grid, overlay_heatmap, read_log, save_png
 
 # %% auto #0
 __all__ = ['SAMPLE_ROWS', 'Callback', 'lr_at', 'LinearDecayLR', 'LossLog', 'Progress', 'Checkpoints', 'translation_rows',
-           'sample_images', 'with_row_names', 'SampleGrids', 'show_sample_grids', 'default_callbacks', 'TensorBoard']
+           'sample_images', 'with_row_names', 'SampleGrids', 'show_sample_grids', 'TensorBoard']
 
 # %% ../nbs/07b_callbacks.ipynb #69d2bc6e
 class Callback:
@@ -148,16 +148,6 @@ def show_sample_grids(t, size: float = 3.5):
     for ax, name in zip(axs, ('A2B', 'B2A')):                     # the PNGs carry their row names
         ax.imshow(Image.open(t.last_samples[name])); ax.set_title(f'{name}, iteration {t.step}', fontsize=9); ax.axis('off')
     plt.tight_layout(); plt.show()
-
-# %% ../nbs/07b_callbacks.ipynb #eddc5650
-def default_callbacks(show: bool = False,  # also draw the sample grids in the notebook
-                      eval_freq: int = 0) -> list[Callback]:  # every N iterations `Evaluate` (11_evaluate); 0 = never
-    "The callbacks `fit` uses unless given others."
-    cbs = [LinearDecayLR(), Progress(), LossLog(), SampleGrids(show), Checkpoints()]
-    if eval_freq:                                 # before the log, which writes the numbers it adds
-        from ugatit_nb.evaluate import Evaluate   # imported here: evaluate builds on this module
-        cbs.insert(2, Evaluate(eval_freq))
-    return cbs
 
 # %% ../nbs/07b_callbacks.ipynb #0b1be4b6
 class TensorBoard(Callback):

@@ -15,47 +15,54 @@ __all__ = ['ARCH_FIELDS', 'NETWORKS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES'
 @dataclass
 class UGATITConfig:
     "Every setting of a U-GAT-IT run; defaults are the paper's (release option names)."
-    dataset: str = ''             # folder in the trainA/trainB/testA/testB layout ('' = embedded faces2anime)
-    phase: str = 'train'          # 'train', or 'test': translate the test splits with the latest checkpoint
-    light: bool = False           # light generator: γ/β MLP on pooled features (≈11M instead of 279M parameters)
+    # the paper's hyperparameters (section 3 and appendix): the objective's λ, Adam, the schedule
     iteration: int = 1_000_000    # training iterations (one D step + one G step each)
     batch_size: int = 1           # images per domain per iteration
-    print_freq: int = 1000        # every N iterations: sample grids
-    save_freq: int = 100_000      # every N iterations: a checkpoint (also at the end and on Ctrl-C)
-    decay_flag: bool = True       # lower the learning rate linearly to 0 over the second half
     lr: float = 1e-4              # Adam learning rate, both optimizers
     weight_decay: float = 1e-4    # Adam's (coupled) L2 weight decay, as the release
+    decay_flag: bool = True       # lower the learning rate linearly to 0 over the second half
     adv_weight: float = 1.0       # λ₁, least-squares adversarial losses
     cycle_weight: float = 10.0    # λ₂, cycle L1
     identity_weight: float = 10.0  # λ₃, identity L1
     cam_weight: float = 1000.0    # λ₄, the generators' CAM BCE
+
+    # the networks (a checkpoint fixes these: `ARCH_FIELDS`), with the ablation switches
+    light: bool = False           # light generator: γ/β MLP on pooled features (≈11M instead of 279M parameters)
     ch: int = 64                  # base channels of every network
     n_res: int = 4                # residual blocks in the generators' encoder and decoder
     n_dis: int = 7                # depth of the global discriminators (the local ones are n_dis − 2 deep)
+    img_size: int = 256           # training image side
+    img_ch: int = 3               # image channels
     cam_g: bool = True            # CAM attention in the generators (False: the paper's "w/o CAM" ablation, no η, no L_cam)
     cam_d: bool = True            # CAM attention in the discriminators (False: no η_D and no CAM adversarial terms)
     decoder_norm: str = 'adalin'  # the decoder's residual-block norm: 'adalin' (the paper), or 'in', 'ln', 'adain', 'gn'
     networks: str = 'pytorch'     # whose networks: 'pytorch' (the PyTorch release's, trainable), or the TF release's as
                                   # converted weights: 'tf' (code of 2019-08-20 on), 'tf-2019-08-14' (the released model's)
     smoothing: bool = True        # TF networks only: AdaLIN mixes with clip(ρ − 0.1, 0, 1), as the released model
-    img_size: int = 256           # training image side
-    img_ch: int = 3               # image channels
+
+    # the run: data, folders, seed, what is written when
+    dataset: str = ''             # folder in the trainA/trainB/testA/testB layout ('' = embedded faces2anime)
+    phase: str = 'train'          # 'train', or 'test': translate the test splits with the latest checkpoint
     result_dir: str = 'results'   # where <dataset name>/{checkpoints,samples,test,log.jsonl} go
-    device: str = 'auto'          # 'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', 'mps'; under torchrun, each process's own GPU
-    dist_timeout: int = 300       # under torchrun: seconds a process waits for the others before it stops with an error
+    seed: int = 0                 # seeds weights, data order and augmentation
     resume: bool = False          # continue from the latest checkpoint in the result folder
     overwrite: bool = False       # start afresh where an earlier run's checkpoints are: they, its log and samples go
+    print_freq: int = 1000        # every N iterations: sample grids
+    save_freq: int = 100_000      # every N iterations: a checkpoint (also at the end and on Ctrl-C)
+    keep_ckpts: int = 3           # checkpoints kept on disk (oldest deleted first)
+    sample_n: int = 4             # test images per direction in a sample grid
+    eval_freq: int = 0            # every N iterations: judge, KID and attention scores into the log (0 = never)
+    num_workers: int = 0          # data-loading processes
+
+    # where and how fast (08b_fast): none of these changes what a step computes, beyond rounding
+    device: str = 'auto'          # 'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', 'mps'; under torchrun, each process's own GPU
+    dist_timeout: int = 300       # under torchrun: seconds a process waits for the others before it stops with an error
     benchmark_flag: bool = True   # cudnn.benchmark on CUDA (fixed image size: let cuDNN pick kernels)
     tf32: bool = True             # CUDA: TF32 tensor cores for matmuls and convolutions (faster; 10-bit mantissa)
-    seed: int = 0                 # seeds weights, data order and augmentation
-    num_workers: int = 0          # data-loading processes
     amp: str = 'off'              # mixed precision: 'off', 'bf16', or 'fp16' (with gradient scaling)
     compile: bool = False         # torch.compile the six networks
     compile_mode: str = 'default'  # torch.compile mode: 'default', 'reduce-overhead' (CUDA graphs), 'max-autotune'
     channels_last: bool = False   # NHWC memory format (faster convolutions on tensor-core GPUs)
-    keep_ckpts: int = 3           # checkpoints kept on disk (oldest deleted first)
-    sample_n: int = 4             # test images per direction in a sample grid
-    eval_freq: int = 0            # every N iterations: judge, KID and attention scores into the log (0 = never)
     fold_norms: bool = True       # LIN/AdaLIN as one per-channel multiply-add (less memory and time; same math)
     sn_divide_output: bool = False  # spectral norm: divide each critic layer's output by σ, not its weight (faster; other rounding)
     detach_d_fakes: bool = True   # D step: make fakes without a graph (the release keeps one: same numbers, more memory)

@@ -4,116 +4,21 @@
 
 # %% ../nbs/06_data.ipynb #abb30cb2
 from __future__ import annotations
-import io, os, signal, warnings, zlib
+import os, signal, warnings
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset, DataLoader, Sampler
-from PIL import Image, ImageOps
+from PIL import Image
+from .image import (IMG_EXTS, MAX_PIXELS, MAX_UPLOAD_BYTES, BadImage, find_images, load_rgb, rgb_from_bytes,
+                             to_array)   # decoding lives in 00a_image, without torch
 
 # %% auto #0
-__all__ = ['SPLITS', 'IMG_EXTS', 'MAX_PIXELS', 'MAX_UPLOAD_BYTES', 'find_images', 'BadImage', 'load_rgb', 'rgb_from_bytes',
-           'pil_to_tensor', 'train_transform', 'test_transform', 'BadImageWarning', 'ImageSplit', 'load_split',
+__all__ = ['SPLITS', 'pil_to_tensor', 'train_transform', 'test_transform', 'BadImageWarning', 'ImageSplit', 'load_split',
            'EndlessSampler', 'UnpairedBatches', 'embedded_dataset', 'resolve_dataset']
 
 # %% ../nbs/06_data.ipynb #a380c466
 SPLITS = ('trainA', 'trainB', 'testA', 'testB')
-IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
-
-def find_images(folder: str | Path,  # where to look, nested folders included
-                skipped: list[str] | None = None) -> list[Path]:  # if given, gets one line per entry passed over
-    "Image files (by extension) under `folder` in a stable order; folders and links that are not files are named in `skipped`."
-    found, seen = [], set()
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:                                  # a link back to a folder already walked
-            if skipped is not None: skipped.append(f'{dirpath}: symbolic link loop, not followed')
-            dirnames[:] = []; continue
-        seen.add(real)
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            if p.suffix.lower() not in IMG_EXTS: continue
-            if p.is_file(): found.append(p)
-            elif skipped is not None:
-                skipped.append(f'{p}: ' + ('a folder, not an image file' if p.is_dir() else
-                                          'dangling symbolic link' if p.is_symlink() else 'not a regular file'))
-    return sorted(found)
-
-# %% ../nbs/06_data.ipynb #b47770be
-class BadImage(ValueError):
-    "A file that cannot be used as an image; the message names the file and the reason."
-
-MAX_PIXELS = 64_000_000          # larger images are refused as decompression bombs (PIL warns at 89M)
-
-def _to_rgb(img: Image.Image) -> Image.Image:
-    "Any PIL mode → 8-bit RGB; transparency composited on white."
-    if img.mode in ('I;16', 'I;16B', 'I;16L', 'I'):           # 16/32-bit gray: scale the real range to 8 bits
-        a = np.asarray(img)
-        hi = 65535.0 if img.mode.startswith('I;16') or a.max() > 255 else 255.0
-        out = np.empty(a.shape, np.uint8)
-        for r in range(0, a.shape[0], 256):                     # a band at a time: memory in proportion to the 8-bit result
-            out[r:r + 256] = np.clip(a[r:r + 256].astype(np.float32) * np.float32(255 / hi) + 0.5, 0, 255)
-        img = Image.fromarray(out, 'L')
-    if img.mode == 'P': img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
-    if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'RGB' and 'transparency' in img.info):
-        rgba = img.convert('RGBA')
-        white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert('RGB')
-    return img.convert('RGB')                                   # L, 1, CMYK, YCbCr, RGB …
-
-def _png_crc_broken(source) -> bool:
-    "Whether `source` (a path or a binary file object) starts like a PNG and has a chunk whose CRC is wrong."
-    try:
-        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else (source.seek(0) or source.read())
-    except OSError: return False
-    if not data.startswith(b'\x89PNG\r\n\x1a\n'): return False
-    pos = 8
-    while pos + 12 <= len(data):
-        n = int.from_bytes(data[pos:pos + 4], 'big')
-        chunk, crc = data[pos + 4:pos + 8 + n], data[pos + 8 + n:pos + 12 + n]
-        if len(crc) < 4: return False
-        if zlib.crc32(chunk) != int.from_bytes(crc, 'big'): return True
-        pos += 12 + n
-    return False
-
-def _decode_rgb(source, label: str, max_pixels: int) -> Image.Image:
-    "Decode `source` (a path or a binary file object) to upright RGB; `BadImage` names `label` and the problem."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            with Image.open(source) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise BadImage(f'{label}: {w}×{h} pixels is over the {max_pixels:,} limit (decompression bomb?)')
-                img.load()                                      # decode it all: truncation shows up here
-                ImageOps.exif_transpose(img, in_place=True)     # phone photos: apply the EXIF orientation (no copy)
-                return _to_rgb(img)
-    except BadImage: raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise BadImage(f'{label}: decompression bomb ({e})') from e
-    except Image.UnidentifiedImageError as e:
-        if _png_crc_broken(source): raise BadImage(f'{label}: damaged PNG (a chunk fails its CRC check)') from e
-        raise BadImage(f'{label}: not an image file') from e
-    except (OSError, SyntaxError, ValueError) as e:
-        if _png_crc_broken(source): raise BadImage(f'{label}: damaged PNG (a chunk fails its CRC check)') from e
-        raise BadImage(f'{label}: unreadable image ({e})') from e
-
-def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    "Open `path` as an upright 8-bit RGB image, or raise `BadImage` naming the file and the problem."
-    path = Path(path)
-    try: size = path.stat().st_size
-    except OSError as e: raise BadImage(f'{path}: cannot read ({e.strerror})') from e
-    if size == 0: raise BadImage(f'{path}: empty file (0 bytes)')
-    return _decode_rgb(path, str(path), max_pixels)
-
-MAX_UPLOAD_BYTES = 25_000_000    # larger uploads are refused before they are decoded
-
-def rgb_from_bytes(data: bytes, name: str = 'upload', max_pixels: int = MAX_PIXELS,
-                   max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
-    "`load_rgb` for bytes in memory (an upload), named `name` in errors; more than `max_bytes` is refused undecoded."
-    if not data: raise BadImage(f'{name}: empty file (0 bytes)')
-    if len(data) > max_bytes: raise BadImage(f'{name}: {len(data) / 1e6:.0f} MB is too large (at most {max_bytes / 1e6:.0f} MB)')
-    return _decode_rgb(io.BytesIO(data), name, max_pixels)
 
 # %% ../nbs/06_data.ipynb #108d487e
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
@@ -130,8 +35,8 @@ def train_transform(img: Image.Image, size: int, g: torch.Generator) -> torch.Te
     return pil_to_tensor(img.crop((left, top, left + size, top + size)))
 
 def test_transform(img: Image.Image, size: int) -> torch.Tensor:
-    "Reference test transform: resize to size × size."
-    return pil_to_tensor(img.resize((size, size), Image.Resampling.BILINEAR))
+    "Reference test transform: resize to size × size (`to_array` of 00a_image, as a tensor)."
+    return torch.from_numpy(to_array(img, size)[0])
 
 # %% ../nbs/06_data.ipynb #2b6441ae
 class BadImageWarning(UserWarning): "Some files of a split were skipped because they are not usable images."

@@ -4,14 +4,16 @@
 
 # %% ../nbs/07d_distributed.ipynb #e3399e66
 from __future__ import annotations
-import os
+import os, signal, sys
+from contextlib import contextmanager
 from datetime import timedelta
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 # %% auto #0
-__all__ = ['dist_env', 'start_distributed', 'data_parallel', 'lost_contact', 'finish_distributed', 'any_process']
+__all__ = ['dist_env', 'start_distributed', 'data_parallel', 'lost_contact', 'finish_distributed', 'lost_contact_error',
+           'ctrl_c_stops', 'any_process']
 
 # %% ../nbs/07d_distributed.ipynb #7893430b
 def dist_env() -> tuple[int, int, int]:
@@ -45,6 +47,28 @@ def finish_distributed() -> None:
     if dist.is_initialized():
         dist.barrier()                          # nobody exits while another still talks to it (gloo aborts on that)
         dist.destroy_process_group()
+
+def lost_contact_error(e: BaseException, trainer) -> RuntimeError | None:
+    "One line for a failure that means another process died or hangs (`lost_contact`), naming the checkpoint to resume; else None."
+    if trainer.world_size == 1 or not (why := lost_contact(e)): return None
+    from ugatit_nb.checkpoint import latest_checkpoint
+    return RuntimeError(f'process {trainer.rank} of {trainer.world_size}: lost contact with the other processes at '
+                        f'iteration {trainer.step + 1} ({why}); the newest checkpoint is '
+                        f'{latest_checkpoint(trainer.ckpt_dir) or "(none written yet)"}: continue with --resume True')
+
+@contextmanager
+def ctrl_c_stops(trainer):
+    "Inside the block, Ctrl-C (SIGINT) asks `trainer` to stop after the current iteration; a second one stops at once."
+    def on_sigint(sig, frame):
+        if trainer.stop_requested: raise KeyboardInterrupt          # second Ctrl-C: stop now
+        trainer.request_stop()
+        if trainer.rank == 0: print(f'\nCtrl-C: stopping after iteration {trainer.step + 1} and saving a checkpoint '
+                                    '(Ctrl-C again to stop at once)', file=sys.stderr)
+    try: previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError: previous = None                               # not the main thread: no handler
+    try: yield
+    finally:
+        if previous is not None: signal.signal(signal.SIGINT, previous)
 
 def any_process(flag: bool, device: torch.device) -> bool:
     "True on every process when `flag` is true on at least one (so that all stop after the same iteration)."

@@ -8,13 +8,12 @@ import warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
+from .image import FACE_CENTRE, FACE_WIDTH, centre_box, crop_box
 
 # %% auto #0
-__all__ = ['FACE_WIDTH', 'FACE_CENTRE', 'FaceCentringWarning', 'find_face', 'crop_box', 'centre_box', 'center_face']
+__all__ = ['FaceCentringWarning', 'find_face', 'center_face']
 
 # %% ../nbs/12a_faces.ipynb #fd7b8e0f
-FACE_WIDTH, FACE_CENTRE = 0.44, (0.50, 0.49)     # faces2anime selfies: face width / side, face centre (x, y) / side
-
 class FaceCentringWarning(UserWarning):
     "No face was centred: the image was centre-cropped instead (the message says why)."
 
@@ -28,21 +27,6 @@ def find_face(img: Image.Image) -> tuple[int, int, int, int] | None:
     if len(found) == 0: return None
     x, y, w, h = max(found, key=lambda b: b[2] * b[3])
     return int(x), int(y), int(x + w), int(y + h)
-
-def crop_box(face: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    "The square around `face` framed like a faces2anime selfie, kept inside a width × height image."
-    left, top, right, bottom = face
-    side = min(round((right - left) / FACE_WIDTH), width, height)
-    x0 = round((left + right) / 2 - FACE_CENTRE[0] * side)
-    y0 = round((top + bottom) / 2 - FACE_CENTRE[1] * side)
-    x0, y0 = min(max(x0, 0), width - side), min(max(y0, 0), height - side)   # slide inside rather than pad
-    return x0, y0, x0 + side, y0 + side
-
-def centre_box(width: int, height: int) -> tuple[int, int, int, int]:
-    "The largest centred square of a width × height image."
-    side = min(width, height)
-    x0, y0 = (width - side) // 2, (height - side) // 2
-    return x0, y0, x0 + side, y0 + side
 
 def center_face(img: Image.Image,  # an RGB photograph
                 size: int = 256):  # side of the returned crop

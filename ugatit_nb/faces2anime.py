@@ -5,7 +5,7 @@
 # %% ../nbs/06a_faces2anime.ipynb #a8914c78
 from __future__ import annotations
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -13,7 +13,7 @@ from .data import SPLITS
 
 # %% auto #0
 __all__ = ['MASK_LABELS', 'SKIN', 'HAIR_A', 'HAIR_B', 'BG_A', 'BG_B', 'EYES', 'FaceParams', 'random_face', 'draw_face',
-           'make_faces2anime', 'mask_for']
+           'make_faces2anime', 'mask_for', 'identity', 'counterpart', 'drawn_with']
 
 # %% ../nbs/06a_faces2anime.ipynb #2e6526bc
 MASK_LABELS = {1: 'eyes', 2: 'nose+mouth', 3: 'face outline/chin', 4: 'hair'}
@@ -196,3 +196,32 @@ def mask_for(image_path: str | Path) -> Path:
     "The label mask of a faces2anime image: ROOT/split/name.ext → ROOT/masks/split/name.png."
     p = Path(image_path)
     return p.parent.parent / 'masks' / p.parent.name / f'{p.stem}.png'
+
+# %% ../nbs/06a_faces2anime.ipynb #b492096a
+def identity(split: str, i: int, seed: int = 0) -> FaceParams:
+    "The identity behind image `i` of `split`, as `make_faces2anime(seed=seed)` drew it."
+    return random_face(np.random.default_rng([seed, SPLITS.index(split), i]), split[-1])
+
+def counterpart(split: str, i: int,  # which image: e.g. 'testA', 3
+                size: int = 128,  # side of the drawing, px
+                seed: int = 0) -> tuple[Image.Image, Image.Image]:  # the seed `make_faces2anime` was called with
+    "The identity of image `i` of `split` drawn in the other domain: (image, label mask), at `size` px."
+    p, other = identity(split, i, seed), 'B' if split[-1] == 'A' else 'A'
+    rng = np.random.default_rng([seed, 99, SPLITS.index(split), i])     # the other domain's colours: a seed of their own
+    pick = lambda xs: tuple(int(v) for v in xs[rng.integers(len(xs))])
+    bg = pick(BG_A if other == 'A' else BG_B)
+    p = replace(p, hair=pick(HAIR_A if other == 'A' else HAIR_B), eye=pick(EYES if other == 'A' else HAIR_B), bg=bg,
+                bg2=tuple(int(np.clip(c + rng.integers(-25, 10), 0, 255)) for c in bg))
+    return draw_face(p, other, size, rng)
+
+def drawn_with(root: str | Path, split: str, seed: int = 0, check: int = 2) -> bool:
+    "Whether the first `check` images of `root/split` are `make_faces2anime(seed=seed)`'s (then `counterpart` applies)."
+    files = sorted(Path(root, split).glob(f'{split}_*.*'))[:check]
+    if not files: return False
+    for f in files:
+        i = int(f.stem.rsplit('_', 1)[1])
+        rng = np.random.default_rng([seed, SPLITS.index(split), i])
+        img = Image.open(f).convert('RGB')
+        drawn, _ = draw_face(random_face(rng, split[-1]), split[-1], img.size[0], rng)
+        if np.abs(np.asarray(drawn, np.int16) - np.asarray(img, np.int16)).mean() > 3: return False   # JPEG: within its error
+    return True

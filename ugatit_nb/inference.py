@@ -4,21 +4,23 @@
 
 # %% ../nbs/07e_inference.ipynb #af4f8587
 from __future__ import annotations
-import warnings
+import argparse, sys, warnings
 from dataclasses import asdict, fields
 from pathlib import Path
 import torch
 import torch.nn as nn
 import ugatit_nb
-from .config import UGATITConfig, check_config
+from .config import ARCH_FIELDS, UGATITConfig, check_config
 from .generator import Generator
 from .discriminator import Discriminator
-from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, read_checkpoint
+from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, check_writable, read_checkpoint
 from . import official
+from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load_rgb, test_transform
+from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
 __all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'build_networks', 'Model', 'pretrained_dir',
-           'config_from_dict', 'from_states', 'load']
+           'config_from_dict', 'from_states', 'load', 'translate', 'translate_figure', 'demo']
 
 # %% ../nbs/07e_inference.ipynb #eb51a713
 NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
@@ -52,7 +54,6 @@ class Model:
                  step: int = 0,  # training iterations behind the weights
                  source: str = ''):  # where they came from, for `repr` and the page
         self.config, self.nets, self.step, self.source = config, nets, step, source
-        for net in nets.values(): net.eval()
 
     def generator(self, direction: str = 'A2B') -> nn.Module:
         "G_A→B ('A2B') or G_B→A ('B2A'): image (B,3,S,S) in [-1,1] → translation, cam_logit (B,2), heatmap (B,1,S/4,S/4)."
@@ -89,6 +90,26 @@ class Model:
 
     def __repr__(self) -> str: return f'<Model: {self.describe()}>'
 
+    def save(self, path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+        "Write the six networks (parameters in `dtype`, buffers as they are), the config and the iteration: a model to ship."
+        cast = lambda net: {k: v.to(dtype) if k in dict(net.named_parameters()) else v for k, v in net.state_dict().items()}
+        return atomic_save({'format': CKPT_FORMAT, 'step': self.step, 'config': asdict(self.config),
+                            'nets': {n: cast(net) for n, net in self.nets.items()}}, path)
+
+    def load_official(self, src) -> Model:
+        "Load a reference-release checkpoint (path or dict) into the six networks."
+        states = official.load_official(src)
+        for n, r in zip(NET_NAMES, RELEASE_NAMES):
+            try: self.nets[n].load_state_dict(states[r])
+            except RuntimeError as e:
+                raise CheckpointError(f'{src if isinstance(src, (str, Path)) else "checkpoint"} [{r}] does not fit this '
+                                      f'config ({", ".join(f"{k}={getattr(self.config, k)}" for k in ARCH_FIELDS)}): {e}') from e
+        return self
+
+    def to_official(self) -> dict:
+        "The six networks as a reference-release checkpoint dict, ready for `torch.save`."
+        return official.to_official({r: self.nets[n].state_dict() for n, r in zip(NET_NAMES, RELEASE_NAMES)})
+
 # %% ../nbs/07e_inference.ipynb #5895c167
 PRETRAINED = {'faces2anime': 'light U-GAT-IT, 64 px, 16 channels, trained on the embedded faces2anime dataset (selfie ↔ anime face)'}
 
@@ -122,7 +143,7 @@ def from_states(config: UGATITConfig, states: dict[str, dict], where: str, step:
             first = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e))
             raise CheckpointError(f'{where}: the weights of {name} do not fit its config '
                                   f'(ch={config.ch}, img_size={config.img_size}, light={config.light}): {first}') from None
-        net.float()
+        net.float().eval()
     return Model(config, nets, step, where)
 
 def _is_tf_checkpoint(p: Path) -> bool:
@@ -146,7 +167,7 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
     if _is_tf_checkpoint(path):
         from ugatit_nb.tf_release import convert_tf
         config, nets = convert_tf(path)
-        return Model(config, {n: m.float() for n, m in nets.items()}, 0, path.name).to(device)
+        return Model(config, {n: m.float().eval() for n, m in nets.items()}, 0, path.name).to(device)
     if path.is_dir(): raise CheckpointError(f'{path}: a folder with no TensorFlow checkpoint in it; pass a checkpoint file')
     state = read_checkpoint(path, release_ok=True)
     if state.get('format') == CKPT_FORMAT:
@@ -160,3 +181,73 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
                           img_ch=g['in_ch'])
     ours = dict(zip(('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b'), RELEASE_NAMES))
     return from_states(config, {n: states[r] for n, r in ours.items()}, path.name).to(device)
+
+# %% ../nbs/07e_inference.ipynb #2df204df
+@torch.no_grad()
+def translate(model,  # anything `ugatit_nb.load` takes: a `Model`, a trainer, a checkpoint
+              src: str | Path,  # an image file or a folder of images
+              dest: str | Path,  # folder for <name>_<direction>.png and <name>_<direction>_cam.png
+              direction: str = 'A2B') -> list[Path]:  # 'A2B' uses `gen_a2b`, 'B2A' `gen_b2a`
+    "Translate an image file or every image under a folder; returns the translations written."
+    if direction not in ('A2B', 'B2A'): raise ValueError(f"direction must be 'A2B' or 'B2A', got {direction!r}")
+    src, dest = Path(src), Path(dest)
+    files = [src] if src.is_file() else find_images(src) if src.is_dir() else []
+    if not files: raise FileNotFoundError(f'{src}: no image file or folder of images to translate')
+    model = load(model)
+    gen = model.generator(direction)
+    written, bad = [], []
+    for f in files:
+        try: img = load_rgb(f)
+        except BadImage as e: bad.append(str(e)); continue     # skipped and named below, never a traceback
+        x = test_transform(img, model.config.img_size)[None].to(model.device)
+        fake, _, heatmap = gen(x)
+        written.append(save_png(image_grid([[fake[0].float()]], 0), dest / f'{f.stem}_{direction}.png'))
+        save_png(overlay_heatmap(x[0], heatmap[0].float()), dest / f'{f.stem}_{direction}_cam.png')
+    if bad: warnings.warn(f'{src}: skipped {len(bad)} bad file(s):\n  ' + '\n  '.join(bad), BadImageWarning, stacklevel=2)
+    if not written: raise BadImage(f'{src}: no usable image to translate')
+    return written
+
+# %% ../nbs/07e_inference.ipynb #c8936955
+def translate_figure(image: str | Path,  # image file to translate
+                     out: str | Path,  # PNG to write
+                     gen: torch.nn.Module,  # a generator, e.g. `Generator(...)`
+                     img_size: int = 128,  # side the image is resized to
+                     title: str = 'translation') -> Path:  # which model: the figure's title, above the panels
+    "Translate `image` with `gen` and save input | translation | heatmap as a PNG."
+    import matplotlib.pyplot as plt
+    from ugatit_nb.viz import show_images, show_heatmap
+    from ugatit_nb.cam import eta_text
+    x = test_transform(load_rgb(image), img_size)[None]            # (1, 3, S, S)
+    gen.eval()
+    with torch.no_grad(): fake, cam_logit, heatmap = gen(x)
+    fig, axs = plt.subplots(1, 3, figsize=(7.5, 3.1))
+    show_images([x[0], fake[0]], [Path(image).name, 'translation'], axs=axs[:2])
+    show_heatmap(x[0], heatmap[0], ax=axs[2], title=f'heatmap\n{eta_text(cam_logit)}')
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))                          # the title above the panels' titles, not over them
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100); plt.close(fig)
+    return out
+
+def demo(argv: list[str] | None = None) -> None:
+    "Console script `ugatit_nb_demo`: translate an image with the shipped model's A→B generator (or a checkpoint's, or an untrained one)."
+    p = argparse.ArgumentParser(prog='ugatit_nb_demo', description=demo.__doc__)
+    p.add_argument('--image', help='image to translate (default: the first image of faces2anime testA)')
+    p.add_argument('--checkpoint', help="anything ugatit_nb.load takes: a checkpoint, a converted TF model, a TF checkpoint "
+                   "folder (default: the shipped faces2anime model)")
+    p.add_argument('--untrained', action='store_true', help='use an untrained generator instead, to see what training changes')
+    p.add_argument('--out', default='results/ugatit_demo.png', help='PNG to write (default: %(default)s)')
+    p.add_argument('--seed', type=int, default=0, help='seed of the untrained generator')
+    a = p.parse_args(argv)
+    image = a.image or find_images(embedded_dataset() / 'testA')[0]
+    if a.untrained:
+        torch.manual_seed(a.seed)
+        gen, size, title = Generator(ch=16, n_res=2, img_size=64, light=True), 64, 'untrained G_A→B'
+    else:
+        try: model = load(a.checkpoint or 'faces2anime')    # networks and config only (07e_inference)
+        except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
+        which = f'{Path(a.checkpoint).name}' if a.checkpoint else 'shipped model'
+        gen, size, title = model.generator('A2B'), model.config.img_size, f'G_A→B ({which}, iteration {model.step})'
+    try: check_writable(a.out); out = translate_figure(image, a.out, gen, size, title)
+    except (BadImage, ValueError, OSError) as e: sys.exit(f'error: {e}')
+    print(f'wrote {out}')

@@ -10,8 +10,7 @@ import ugatit_nb
 from pathlib import Path
 import torch
 from .checkpoint import read_checkpoint
-from .train import UGATIT
-from .inference import PRETRAINED, pretrained_dir
+from .inference import PRETRAINED, Model, load, pretrained_dir
 
 # %% auto #0
 __all__ = ['pretrained', 'model_card', 'ship_model']
@@ -23,9 +22,10 @@ def _need(path: Path) -> Path:
                                 'ugatit_nb, or retrain it with the command in data/README.md ("The shipped model")')
     return path
 
-def pretrained(name: str = 'faces2anime', device: str = 'cpu') -> UGATIT:
+def pretrained(name: str = 'faces2anime', device: str = 'cpu') -> Model:
     "The shipped model `name`: its six trained networks on `device`, ready to translate, inspect and evaluate."
-    return UGATIT.from_checkpoint(_need(pretrained_dir(name) / 'model.pt'), device)
+    _need(pretrained_dir(name) / 'model.pt')
+    return load(name, device)
 
 def model_card(name: str = 'faces2anime') -> dict:
     "What shipped model `name` is: config, training command, wall time, iteration and evaluation."
@@ -42,9 +42,9 @@ def ship_model(checkpoint: str | Path,  # a ugatit_nb checkpoint (the end of a r
                log_every: int = 10) -> Path:  # keep every log_every-th iteration of the log (and every evaluation)
     "Write a shipped-model folder from a checkpoint; returns the folder."
     ckpt, dest = Path(checkpoint), Path(dest)
-    model = UGATIT.from_checkpoint(ckpt)
+    model = load(ckpt)                                     # networks and config only (07e_inference)
     dest.mkdir(parents=True, exist_ok=True)
-    weights = model.save_weights(dest / 'model.pt', torch.float16)
+    weights = model.save(dest / 'model.pt', torch.float16)
     log = Path(log) if log else ckpt.parent.parent / 'log.jsonl'
     if log.is_file():
         kept = [l for l in log.read_text().splitlines()

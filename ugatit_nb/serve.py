@@ -9,42 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .data import BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, rgb_from_bytes
-from .faces import centre_box, crop_box, find_face
+from .image import (BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, centre_box, crop_box, heat_overlay, panels, png_bytes,
+                             rgb_from_bytes, to_array, to_image)
+from .faces import find_face
 try: from fastapi import Request                  # the `serve` extra; the page and the shell do without it
 except ImportError: Request = None
 
 # %% auto #0
-__all__ = ['LABELS', 'to_array', 'to_image', 'heat_overlay', 'panels', 'png_bytes', 'frame_photo', 'Translator', 'Busy',
-           'make_app', 'app_from_env', 'serve_cli']
+__all__ = ['LABELS', 'frame_photo', 'Translator', 'Busy', 'make_app', 'app_from_env', 'serve_cli']
 
 # %% ../nbs/13a_serve.ipynb #35300d89
 LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
-
-def to_array(img: Image.Image, size: int) -> np.ndarray:
-    "RGB image → (1, 3, size, size) float32 in [-1, 1] (bilinear, as the releases' test phase)."
-    a = np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32)
-    return (a.transpose(2, 0, 1)[None] / 127.5 - 1).astype(np.float32)
-
-def to_image(x: np.ndarray) -> Image.Image:
-    "(3, S, S) in [-1, 1] → RGB image."
-    return Image.fromarray(((np.clip(x, -1, 1).transpose(1, 2, 0) + 1) * 127.5).round().astype(np.uint8))
-
-def heat_overlay(img: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    "The heatmap (h, w), min–max scaled and coloured (jet), over `img`."
-    import matplotlib
-    h = (heat - heat.min()) / (np.ptp(heat) + 1e-8)
-    colour = Image.fromarray((matplotlib.colormaps['jet'](h)[..., :3] * 255).astype(np.uint8)).resize(img.size, Image.BILINEAR)
-    return Image.blend(img.convert('RGB'), colour, alpha)
-
-def panels(images: list[Image.Image], size: int) -> bytes:
-    "Images side by side, each `size` px, as PNG bytes."
-    row = Image.new('RGB', (size * len(images) + 8 * (len(images) - 1), size), 'white')
-    for i, im in enumerate(images): row.paste(im.resize((size, size), Image.BILINEAR), (i * (size + 8), 0))
-    buf = io.BytesIO(); row.save(buf, format='PNG'); return buf.getvalue()
-
-def png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO(); img.save(buf, format='PNG'); return buf.getvalue()
 
 # %% ../nbs/13a_serve.ipynb #e9f6e0da
 def frame_photo(photo: Image.Image, centre: bool = True) -> tuple[tuple[int, int, int, int], tuple | None, str]:

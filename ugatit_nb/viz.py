@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib import colormaps
+from PIL import Image
 
 # %% auto #0
 __all__ = ['denorm', 'to_hwc', 'heatmap_to_unit', 'overlay_heatmap', 'show_images', 'show_heatmap', 'image_grid', 'to_uint8',
@@ -43,11 +44,12 @@ def heatmap_to_unit(heatmap: torch.Tensor, size: tuple[int, int] | int | None = 
 
 # %% ../nbs/00_viz.ipynb #c1b09752
 def overlay_heatmap(img, heatmap: torch.Tensor, alpha: float = 0.5, cmap: str = 'jet') -> np.ndarray:
-    "Blend a colour-mapped heatmap over `img`; returns an `(H,W,3)` array in [0, 1]."
-    base = to_hwc(img)                                         # (H, W, 3)
-    unit = heatmap_to_unit(heatmap, base.shape[:2])[0, 0].numpy()
-    colour = colormaps[cmap](unit)[..., :3]                    # (H, W, 3), RGBA → RGB
-    return (1 - alpha) * base + alpha * colour
+    "Blend a colour-mapped heatmap over `img`; returns an `(H,W,3)` array in [0, 1] (`heat_overlay` of 00a_image)."
+    from ugatit_nb.image import heat_overlay
+    base = Image.fromarray((np.clip(to_hwc(img), 0, 1) * 255 + .5).astype(np.uint8))   # (H, W, 3)
+    heat = heatmap.detach().float().cpu().numpy() if isinstance(heatmap, torch.Tensor) else np.asarray(heatmap)
+    heat = heat.reshape(-1, *heat.shape[-2:])[0]               # (h, w): the first map of a (1, h, w) or (B, 1, h, w)
+    return to_hwc(heat_overlay(base, heat, alpha, cmap))
 
 # %% ../nbs/00_viz.ipynb #a88c9191
 def show_images(imgs, titles=None, ncols: int | None = None, size: float = 2.0, axs=None):

@@ -16,10 +16,11 @@ from .callbacks import Callback
 from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, test_transform, embedded_dataset
 from .norms import AdaLIN, LIN
 from .cam import eta_text
-from .models import pretrained
 from .inference import Model, build_networks, load
-from .train import UGATIT, tiny_config
+from .config import tiny_config
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
+from .app import Selfie2Waifu
+from .image import panels
 
 # %% auto #0
 __all__ = ['VIEWS', 'CMAPS', 'as_model', 'as_images', 'WidgetView', 'evaluating', 'View', 'AttentionInspector', 'forced_rho',
@@ -28,7 +29,7 @@ __all__ = ['VIEWS', 'CMAPS', 'as_model', 'as_images', 'WidgetView', 'evaluating'
 # %% ../nbs/10_widgets.ipynb #8483e98a
 def as_model(model=None, device: str = 'cpu'):
     "The networks to inspect: a trainer or `Model` as it is, anything `ugatit_nb.load` takes, None (the shipped faces2anime model) or 'untrained'."
-    if isinstance(model, (UGATIT, Model)): return model
+    if hasattr(model, 'nets') and hasattr(model, 'config'): return model   # a `Model`, or a trainer (its `Model`'s networks)
     if isinstance(model, str) and model == 'untrained':
         c = tiny_config(device=device)
         with torch.random.fork_rng(devices=[]):          # the untrained weights come from the config's seed
@@ -56,12 +57,8 @@ def _to_input(src, size: int) -> torch.Tensor:
     return test_transform(img.convert('RGB'), size)[None]
 
 def _png(arrays: list[np.ndarray], size: int = 192, gap: int = 4) -> bytes:
-    "Side-by-side PNG of (H,W,3) arrays in [0, 1], each resized to `size`."
-    tiles = [Image.fromarray(to_uint8(a)).resize((size, size), Image.Resampling.NEAREST if a.shape[0] < 32
-                                                 else Image.Resampling.BILINEAR) for a in arrays]
-    out = Image.new('RGB', (len(tiles) * (size + gap) - gap, size), (255, 255, 255))
-    for i, t in enumerate(tiles): out.paste(t, (i * (size + gap), 0))
-    buf = io.BytesIO(); out.save(buf, 'PNG'); return buf.getvalue()
+    "Side-by-side PNG of (H,W,3) arrays in [0, 1], each resized to `size` (`panels` of 00a_image)."
+    return panels([Image.fromarray(to_uint8(a)) for a in arrays], size, gap)
 
 def _fig_png(fig, dpi: int = 80) -> bytes:
     "A matplotlib figure as PNG bytes (the figure is closed)."
@@ -74,7 +71,7 @@ class WidgetView:
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
 
 @contextmanager
-def evaluating(model: UGATIT):
+def evaluating(model):
     "Eval mode (no spectral-norm power iteration) and no gradients inside; the networks' modes restored after."
     modes = {n: net.training for n, net in model.nets.items()}
     for net in model.nets.values(): net.eval()
@@ -105,7 +102,7 @@ CMAPS = ['jet', 'inferno', 'viridis', 'magma', 'coolwarm', 'gray']
 
 class AttentionInspector(WidgetView):
     "Click through images and attention views of a U-GAT-IT model."
-    def __init__(self, model=None,  # a `UGATIT`, a checkpoint path, 'untrained', or None: the shipped faces2anime model
+    def __init__(self, model=None,  # a `Model` or a trainer, anything `ugatit_nb.load` takes, 'untrained', or None: the shipped model
                  images=None,  # a dataset split, a folder, a file or a list of images (default: faces2anime testA)
                  size: int = 192):  # display size of each panel, px
         self.model, self.files, self.size = as_model(model), as_images(images), size
@@ -232,41 +229,17 @@ class AdaLINExplorer(WidgetView):
         self.last_change = diff.mean().item()
 
 # %% ../nbs/10_widgets.ipynb #56dedef7
-class SelfieUpload(WidgetView):
-    "Upload a photo, translate it, see the translation and its attention map."
-    def __init__(self, model=None, size: int = 192):
-        self.model, self.size = as_model(model), size
-        self.upload = W.FileUpload(accept='image/*', multiple=False, description='photo')
-        self.direction = W.ToggleButtons(options=[('A→B (selfie → anime)', 'A2B'), ('B→A', 'B2A')])
-        self.image, self.message = W.Image(format='png'), W.HTML('Choose a photo.')
-        self.upload.observe(self._on_upload, names='value')
-        self.direction.observe(lambda _: self._last and self.process(*self._last), names='value')
-        self._last = None
-        self.widget = W.VBox([W.HBox([self.upload, self.direction]), self.image, self.message])
-
-    def _on_upload(self, change):
-        for f in change['new']: self.process(bytes(f['content']), f['name'])
+class SelfieUpload(Selfie2Waifu):
+    "The page's upload widget (13_app) on any model in a notebook: a photo, framed, translated, with its attention."
+    def __init__(self, model=None,  # a `Model` or a trainer, anything `ugatit_nb.load` takes, None: the shipped model
+                 size: int = 192):  # side of each panel, in px
+        self.model = as_model(model)
+        super().__init__(self.model, size=size)
+        self.widget = self
 
     def process(self, data: bytes, name: str = 'upload') -> bool:
-        "Translate the image in `data`; on any problem show it in the widget. Returns whether it worked."
-        try:
-            img = rgb_from_bytes(data, name)
-            side = min(img.size)
-            left, top = (img.size[0] - side) // 2, (img.size[1] - side) // 2
-            img = img.crop((left, top, left + side, top + side))             # centre square
-            m = self.model
-            x = test_transform(img, m.config.img_size)[None].to(m.device)
-            gen = m.nets['gen_a2b' if self.direction.value == 'A2B' else 'gen_b2a']
-            with evaluating(m): fake, cam, hm = gen(x)
-        except BadImage as e:
-            self.message.value = f'<span style="color:#b00">Could not use this file — {e}</span>'; return False
-        except Exception as e:                                              # never a traceback in the widget
-            self.message.value = f'<span style="color:#b00">Could not translate {name}: {type(e).__name__}: {e}</span>'
-            return False
-        self._last = (data, name)
-        self.image.value = _png([to_hwc(x[0]), to_hwc(fake[0]), overlay_heatmap(x[0], hm[0])], self.size)
-        self.message.value = f'{name}: input (centre crop) | translation | heatmap. {eta_text(cam)}'
-        return True
+        "Translate the image in `data`; on any problem say so in the widget. Returns whether it worked."
+        return self.translate(data, name)
 
 # %% ../nbs/10_widgets.ipynb #d2805774
 class LiveTrainingView(Callback, WidgetView):
