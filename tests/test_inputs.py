@@ -5,8 +5,10 @@ import os, subprocess, sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow   # each check starts a console script as a process
 
 HOME = {'eval_cli': 'ugatit_nb.evaluate', 'demo': 'ugatit_nb.inference', 'train_cli': 'ugatit_nb.cli'}   # console scripts
 

@@ -64,6 +64,7 @@ def _one_line_error(r, *words):
     for w in words: assert w in lines[0], lines[0]
 
 
+@pytest.mark.slow                                    # writes and reads a dozen checkpoints
 def test_every_damaged_checkpoint_is_one_line(tmp_path):
     d = _copy(tmp_path)
     data = d / 'UGATIT.model-1.data-00000-of-00001'
@@ -85,6 +86,7 @@ def test_every_damaged_checkpoint_is_one_line(tmp_path):
     assert not (tmp_path / 'm.pt').exists()                           # nothing half-written
 
 
+@pytest.mark.slow                                    # writes and reads a dozen checkpoints
 def test_other_layouts_and_shapes_are_named(tmp_path):
     src = TFCheckpoint(FIXTURES / 'head_full_ch4_128')
     variables = {k: src.read(k) for k in src.keys()}
