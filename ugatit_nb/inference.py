@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import ugatit_nb
-from .config import ARCH_FIELDS, UGATITConfig, check_config
+from .config import ARCH_FIELDS, UGATITConfig, check_config, tiny_config
 from .generator import Generator
 from .discriminator import Discriminator
 from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, check_writable, read_checkpoint
@@ -242,7 +242,8 @@ def demo(argv: list[str] | None = None) -> None:
     image = a.image or find_images(embedded_dataset() / 'testA')[0]
     if a.untrained:
         torch.manual_seed(a.seed)
-        gen, size, title = Generator(ch=16, n_res=2, img_size=64, light=True), 64, 'untrained G_A→B'
+        c = tiny_config()
+        gen, size, title = build_generator(c), c.img_size, 'untrained G_A→B (the tiny preset)'
     else:
         try: model = load(a.checkpoint or 'faces2anime')    # networks and config only (07e_inference)
         except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
