@@ -12,11 +12,11 @@ from .config import ADAMS, AMPS, COMPILE_MODES, NETWORKS, PHASES, check_config
 from fastcore.docments import docments
 from .data import BadImage, resolve_dataset
 from .generator import DECODER_NORMS
-from .inference import load, translate
+from .inference import demo, load, translate   # demo, eval_cli: where installs made before they moved look
 from .distributed import dist_env, finish_distributed
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
 from .config import cpu_config
-from .evaluate import format_table
+from .evaluate import eval_cli, format_table
 
 # %% auto #0
 __all__ = ['PRESETS', 'ERRORS', 'say', 'run', 'config_parser', 'parse_config', 'train_cli']
