@@ -14,11 +14,10 @@ from .data import embedded_dataset, find_images, load_rgb, test_transform
 from .faces2anime import mask_for
 
 # %% auto #0
-__all__ = ['SEG_SIZE', 'REGION_NAMES', 'Segmenter', 'split_with_masks', 'train_segmenter', 'segmenter_path', 'load_segmenter']
+__all__ = ['SEG_SIZE', 'Segmenter', 'split_with_masks', 'train_segmenter', 'segmenter_path', 'load_segmenter']
 
 # %% ../nbs/11c_segmenter.ipynb #2576d31e
 SEG_SIZE = 64                                     # the segmenters see every image at 64×64, like the judge
-REGION_NAMES = ('eyes', 'nose+mouth', 'face outline/chin', 'hair')   # labels 1–4 of the masks (06a_faces2anime)
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.GroupNorm(4, c_out), nn.ReLU(inplace=True),
