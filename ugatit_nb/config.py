@@ -82,9 +82,9 @@ def tiny_config(**kw) -> UGATITConfig:
                                 save_freq=100, batch_size=2), **kw)
 
 def cpu_config(**kw) -> UGATITConfig:
-    "The CPU recipe: the tiny preset's networks at twice the learning rate for 3000 iterations, evaluated every 300 (about 15 minutes on 2 cores)."
-    return replace(UGATITConfig(light=True, img_size=64, ch=16, n_res=2, n_dis=6, batch_size=2, lr=2e-4, iteration=3000,
-                                print_freq=300, save_freq=1000, eval_freq=300), **kw)
+    "The CPU recipe: the tiny preset's networks at twice the learning rate for 1600 iterations, evaluated every 400 (about 13 minutes on 2 cores)."
+    return replace(UGATITConfig(light=True, img_size=64, ch=16, n_res=2, n_dis=6, batch_size=2, lr=2e-4, iteration=1600,
+                                print_freq=400, save_freq=400, eval_freq=400), **kw)
 
 def paper_config(**kw) -> UGATITConfig:
     "The paper's setting: 256 px, full generator, 1M iterations (a GPU job)."

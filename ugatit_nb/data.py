@@ -27,9 +27,9 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     return t.permute(2, 0, 1).float().div(127.5).sub(1)
 
 def train_transform(img: Image.Image, size: int, g: torch.Generator) -> torch.Tensor:
-    "Reference train transform: random flip, resize to size+30, random crop to size."
+    "Reference train transform: random flip, resize to size + 30/256 of it (286 for 256), random crop to size."
     if torch.rand((), generator=g) < 0.5: img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    big = size + 30
+    big = size + round(30 * size / 256)                                   # the releases' 286 → 256, at any size
     img = img.resize((big, big), Image.Resampling.BILINEAR)
     top, left = (int(v) for v in torch.randint(0, big - size + 1, (2,), generator=g))
     return pil_to_tensor(img.crop((left, top, left + size, top + size)))

@@ -20,7 +20,7 @@ from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
 __all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'build_networks', 'Model', 'pretrained_dir',
-           'config_from_dict', 'from_states', 'load', 'translate', 'translate_figure', 'demo']
+           'config_from_dict', 'from_states', 'load', 'average_generators', 'translate', 'translate_figure', 'demo']
 
 # %% ../nbs/07e_inference.ipynb #eb51a713
 NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
@@ -181,6 +181,26 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
                           img_ch=g['in_ch'])
     ours = dict(zip(('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b'), RELEASE_NAMES))
     return from_states(config, {n: states[r] for n, r in ours.items()}, path.name).to(device)
+
+# %% ../nbs/07e_inference.ipynb #dc0fa8c7
+def average_generators(sources: list,  # checkpoints of one run (anything `load` takes), oldest first
+                       ) -> Model:
+    "The last source's model with each generator replaced by the mean of the sources' weights: a model to sample from."
+    if not sources: raise ValueError('average_generators needs at least one checkpoint')
+    models = [load(s) for s in sources]
+    last = models[-1]
+    arch = lambda m: {f: getattr(m.config, f) for f in ARCH_FIELDS}
+    for s, m in zip(sources, models):
+        if arch(m) != arch(last):
+            differ = ', '.join(f'{k}={v}' for k, v in arch(m).items() if v != arch(last)[k])
+            raise ValueError(f'{s}: its networks differ from those of {sources[-1]} ({differ}); average checkpoints of one run')
+    for name in ('gen_a2b', 'gen_b2a'):
+        states = [m.nets[name].state_dict() for m in models]
+        mean = {k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
+                for k, v in states[-1].items()}                       # θ̄ = (1/K) Σ θ⁽ᵏ⁾, tensor by tensor
+        last.nets[name].load_state_dict(mean)
+    last.source = f'the mean of {len(models)} checkpoints (iterations {", ".join(str(m.step) for m in models)})'
+    return last
 
 # %% ../nbs/07e_inference.ipynb #2df204df
 @torch.no_grad()

@@ -10,7 +10,7 @@ import ugatit_nb
 from pathlib import Path
 import torch
 from .checkpoint import read_checkpoint
-from .inference import PRETRAINED, Model, load, pretrained_dir
+from .inference import PRETRAINED, Model, average_generators, load, pretrained_dir
 
 # %% auto #0
 __all__ = ['pretrained', 'model_card', 'ship_model']
@@ -32,7 +32,7 @@ def model_card(name: str = 'faces2anime') -> dict:
     return json.loads(_need(pretrained_dir(name) / 'card.json').read_text())
 
 # %% ../nbs/08a_pretrained.ipynb #e7f170b3
-def ship_model(checkpoint: str | Path,  # a ugatit_nb checkpoint (the end of a run)
+def ship_model(checkpoint: str | Path | list,  # a ugatit_nb checkpoint (the end of a run), or several of one run to average
                dest: str | Path,  # folder to write model.pt, card.json and log.jsonl into
                command: str = '',  # the command that trained it, for the card
                evaluation: dict | None = None,  # `evaluate(...)` of the checkpoint, for the card
@@ -41,8 +41,10 @@ def ship_model(checkpoint: str | Path,  # a ugatit_nb checkpoint (the end of a r
                machine: str = '',  # what it ran on, for the card
                log_every: int = 10) -> Path:  # keep every log_every-th iteration of the log (and every evaluation)
     "Write a shipped-model folder from a checkpoint; returns the folder."
-    ckpt, dest = Path(checkpoint), Path(dest)
-    model = load(ckpt)                                     # networks and config only (07e_inference)
+    several = isinstance(checkpoint, (list, tuple))
+    ckpt, dest = Path(checkpoint[-1] if several else checkpoint), Path(dest)
+    # networks and config only; several checkpoints: their generators' mean (07e_inference)
+    model = average_generators(list(checkpoint)) if several else load(ckpt)
     dest.mkdir(parents=True, exist_ok=True)
     weights = model.save(dest / 'model.pt', torch.float16)
     log = Path(log) if log else ckpt.parent.parent / 'log.jsonl'
@@ -50,7 +52,8 @@ def ship_model(checkpoint: str | Path,  # a ugatit_nb checkpoint (the end of a r
         kept = [l for l in log.read_text().splitlines()
                 if '"eval/' in l or json.loads(l).get('step', 0) % log_every == 0]
         (dest / 'log.jsonl').write_text(''.join(l + '\n' for l in kept))
-    card = {'iteration': model.step, 'config': asdict(model.config), 'command': command, 'train_seconds': train_seconds,
+    card = {'iteration': model.step, 'averaged_iterations': [load(c).step for c in checkpoint] if several else [],
+            'config': asdict(model.config), 'command': command, 'train_seconds': train_seconds,
             'machine': machine,
             'model_bytes': weights.stat().st_size, 'evaluation': evaluation or {}}
     (dest / 'card.json').write_text(json.dumps(card, indent=1) + '\n')
