@@ -182,7 +182,7 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
     ours = dict(zip(('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b'), RELEASE_NAMES))
     return from_states(config, {n: states[r] for n, r in ours.items()}, path.name).to(device)
 
-# %% ../nbs/07e_inference.ipynb #dc0fa8c7
+# %% ../nbs/07e_inference.ipynb #d390f20f
 def average_generators(sources: list,  # checkpoints of one run (anything `load` takes), oldest first
                        ) -> Model:
     "The last source's model with each generator replaced by the mean of the sources' weights: a model to sample from."
