@@ -43,8 +43,9 @@ def ship_model(checkpoint: str | Path | list,  # a ugatit_nb checkpoint (the end
     "Write a shipped-model folder from a checkpoint; returns the folder."
     several = isinstance(checkpoint, (list, tuple))
     ckpt, dest = Path(checkpoint[-1] if several else checkpoint), Path(dest)
-    # networks and config only; several checkpoints: their generators' mean (07e_inference)
-    model = average_generators(list(checkpoint)) if several else load(ckpt)
+    models = [load(c) for c in checkpoint] if several else [load(ckpt)]    # networks and config only (07e_inference)
+    averaged = [m.step for m in models] if several else []
+    model = average_generators(models) if several else models[0]         # several: their generators' mean
     dest.mkdir(parents=True, exist_ok=True)
     weights = model.save(dest / 'model.pt', torch.float16)
     log = Path(log) if log else ckpt.parent.parent / 'log.jsonl'
@@ -52,7 +53,7 @@ def ship_model(checkpoint: str | Path | list,  # a ugatit_nb checkpoint (the end
         kept = [l for l in log.read_text().splitlines()
                 if '"eval/' in l or json.loads(l).get('step', 0) % log_every == 0]
         (dest / 'log.jsonl').write_text(''.join(l + '\n' for l in kept))
-    card = {'iteration': model.step, 'averaged_iterations': [load(c).step for c in checkpoint] if several else [],
+    card = {'iteration': model.step, 'averaged_iterations': averaged,
             'config': asdict(model.config), 'command': command, 'train_seconds': train_seconds,
             'machine': machine,
             'model_bytes': weights.stat().st_size, 'evaluation': evaluation or {}}
