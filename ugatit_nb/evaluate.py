@@ -16,13 +16,13 @@ from .checkpoint import CheckpointError, check_writable
 from .data import embedded_dataset, find_images, load_rgb, test_transform, resolve_dataset
 from .faces2anime import counterpart, drawn_with, mask_for
 from .inference import build_generator, load
-from .metrics import REGIONS, kid, attention_score, centre_prior, diversity, high_frequency, region_iou
+from .metrics import REGIONS, kid, attention_score, centre_prior, diversity, high_frequency, placed_detail, region_iou
 from .segmenter import SEG_SIZE, load_segmenter
 from .inception import features, inception_features
 from .judge import JUDGE_CLASSES, JUDGE_SIZE, DomainJudge, load_judge
 
 # %% auto #0
-__all__ = ['judge_features', 'counterpart_masks', 'evaluate', 'flat_metrics', 'format_table', 'Evaluate', 'eval_cli']
+__all__ = ['judge_features', 'counterparts', 'evaluate', 'flat_metrics', 'format_table', 'Evaluate', 'eval_cli']
 
 # %% ../nbs/11d_evaluate.ipynb #1c6d7ec6
 def _test_split(root: Path, split: str, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -45,13 +45,16 @@ def _train_sample(root: Path, split: str, size: int, n: int = 100) -> torch.Tens
     "The first `n` images of a train split: other real images of the domain, for KID's floor."
     return torch.stack([test_transform(load_rgb(f), size) for f in find_images(root / split)[:n]])
 
-@lru_cache(maxsize=8)                                   # drawn once per dataset and split: evaluate runs every N iterations
-def counterpart_masks(root: Path, split: str) -> torch.Tensor | None:
-    "Masks (N, SEG_SIZE, SEG_SIZE) of each test image's identity drawn in the other domain; None unless faces2anime drew `split`."
+@lru_cache(maxsize=8)                                   # drawn once per dataset, split and size: evaluate runs every N iterations
+def counterparts(root: Path, split: str, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    "Each test image's identity drawn in the other domain: images (N, 3, size, size) and masks (N, SEG_SIZE, SEG_SIZE); None unless faces2anime drew `split`."
     files = find_images(root / split)
     if not drawn_with(root, split): return None
-    return torch.stack([torch.from_numpy(np.array(counterpart(split, int(f.stem.rsplit('_', 1)[1]), SEG_SIZE)[1])).long()
-                        for f in files])
+    side = Image.open(files[0]).width                   # drawn at the files' size, then resized as the test images are
+    ids = [int(f.stem.rsplit('_', 1)[1]) for f in files]
+    drawings = torch.stack([test_transform(counterpart(split, i, side)[0], size) for i in ids])
+    masks = torch.stack([torch.from_numpy(np.array(counterpart(split, i, SEG_SIZE)[1])).long() for i in ids])
+    return drawings, masks
 
 @torch.no_grad()
 def _run(net: nn.Module, x: torch.Tensor, device, batch: int = 25) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,7 +81,7 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
         results = {}
         for direction, s, t in (('A2B', 'A', 'B'), ('B2A', 'B', 'A')):
             x, masks = _test_split(root, f'test{s}', c.img_size)
-            real_t, _ = _test_split(root, f'test{t}', c.img_size)
+            real_t, masks_t = _test_split(root, f'test{t}', c.img_size)
             fake, heat = _run(model.nets[f'gen_{s.lower()}2{t.lower()}'], x, dev)
             verdict = judge(fake).argmax(1)
             r = {'n': len(x), 'success': (verdict == JUDGE_CLASSES.index(t)).float().mean().item(),
@@ -90,10 +93,13 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
             r['diversity'] = diversity(fake) / diversity(x)                     # 0: one translation for every input
             r['diversity_real'] = diversity(real_t) / diversity(x)
             r['smoothness'] = high_frequency(fake) / high_frequency(real_t)     # 1: as much fine detail as real images
-            truth = counterpart_masks(root, f'test{s}')
-            if truth is not None and segmenters:                                # faces2anime: the face's regions
-                seg = segmenters[t]
-                _, masks_t = _test_split(root, f'test{t}', SEG_SIZE)
+            drawn = counterparts(root, f'test{s}', c.img_size)                  # faces2anime: the same faces in the target domain
+            if drawn is not None:
+                r.update(placed_detail(fake, drawn[0], real_t))                 # noise where they are flat, sharpness at their edges
+                r['noise_input'] = placed_detail(x, drawn[0], real_t)['noise']
+            if drawn is not None and segmenters:                                # the face's regions
+                seg, truth = segmenters[t], drawn[1]
+                if c.img_size != SEG_SIZE: _, masks_t = _test_split(root, f'test{t}', SEG_SIZE)
                 r['structure'] = region_iou(seg.labels(fake), truth)
                 r['structure_real'] = region_iou(seg.labels(real_t), masks_t)  # the ceiling: real images, read alike
                 r['structure_input'] = region_iou(seg.labels(x), truth)        # the floor: the input, untranslated
@@ -114,7 +120,7 @@ def flat_metrics(results: dict) -> dict[str, float]:
     "The headline numbers of `evaluate` as flat `eval/<direction>/<name>` keys (what the log and TensorBoard store)."
     out = {}
     for d, r in results.items():
-        for k in ('success', 'unchanged', 'neither', 'kid_judge', 'kid_inception', 'diversity', 'smoothness'):
+        for k in ('success', 'unchanged', 'neither', 'kid_judge', 'kid_inception', 'diversity', 'smoothness', 'noise', 'sharpness'):
             if k in r: out[f'eval/{d}/{k}'] = r[k]
         if 'structure' in r: out[f'eval/{d}/structure'] = r['structure']['mean']
         for k in ('attention', 'attention_untrained', 'attention_centre', 'critic_global_attention', 'critic_local_attention'):
@@ -130,6 +136,7 @@ def format_table(results: dict) -> str:
     att = lambda r, k, region='all': f'{r[k][region]:.2f}' if k in r else '—'
     reg = lambda r, k: f'{r[k]["mean"]:.2f}' if k in r else '—'
     num = lambda r, k, scale=1: f'{scale * r[k]:.3g}' if k in r else '—'
+    fix = lambda r, k: f'{r[k]:.2f}' if k in r else '—'
     rows = [('', *dirs), ('test images', *[str(results[d]['n']) for d in dirs]),
             ('success rate (judge)', *[pct(results[d]['success']) for d in dirs]),
             ('judged source domain (unchanged)', *[pct(results[d]['unchanged']) for d in dirs]),
@@ -140,6 +147,10 @@ def format_table(results: dict) -> str:
             ('diversity: translations / inputs', *[num(results[d], 'diversity') for d in dirs]),
             ('  real target images / inputs', *[num(results[d], 'diversity_real') for d in dirs]),
             ('smoothness: fine detail / real', *[num(results[d], 'smoothness') for d in dirs]),
+            ('  noise: detail where the face is flat', *[fix(results[d], 'noise') for d in dirs]),
+            ('    real target images', *[fix(results[d], 'noise_real') for d in dirs]),
+            ('    the input, untranslated', *[fix(results[d], 'noise_input') for d in dirs]),
+            ('  sharpness: edges above noise / real', *[fix(results[d], 'sharpness') for d in dirs]),
             ('KID-judge ×100', *[kid_fmt(results[d], 'kid_judge') for d in dirs]),
             ('  real vs real (floor)', *[num(results[d], 'kid_judge_floor', 100) for d in dirs]),
             ('KID-Inception ×100', *[kid_fmt(results[d], 'kid_inception') for d in dirs]),

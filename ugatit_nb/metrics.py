@@ -12,7 +12,7 @@ from .faces2anime import MASK_LABELS
 
 # %% auto #0
 __all__ = ['REGIONS', 'mmd2_unbiased', 'kid', 'kid_subsets', 'attention_score', 'centre_prior', 'region_iou', 'diversity',
-           'high_frequency']
+           'laplacian_map', 'high_frequency', 'detail_zones', 'placed_detail']
 
 # %% ../nbs/11_metrics.ipynb #08cfc4a1
 def _cubic_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -105,7 +105,28 @@ def diversity(images: torch.Tensor, size: int = 16) -> float:
     n = len(x)
     return (d.sum() / (n * (n - 1))).item()
 
+def laplacian_map(images: torch.Tensor) -> torch.Tensor:
+    "Absolute Laplacian of images (N,3,H,W) in [-1,1], mean over channels: the fine detail at each pixel, (N, H-2, W-2)."
+    k = torch.tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]]).expand(3, 1, 3, 3)
+    return F.conv2d(images.float(), k, groups=3).abs().mean(1)
+
 def high_frequency(images: torch.Tensor) -> float:
     "Mean absolute Laplacian of images (N,3,H,W) in [-1,1]: how much fine texture (and noise) they hold."
-    k = torch.tensor([[0., 1., 0.], [1., -4., 1.], [0., 1., 0.]]).expand(3, 1, 3, 3)
-    return F.conv2d(images.float(), k, groups=3).abs().mean().item()
+    return laplacian_map(images).mean().item()
+
+def detail_zones(drawings: torch.Tensor,  # (N,3,H,W) in [-1,1]: what the images should look like
+                 threshold: float = 0.08) -> tuple[torch.Tensor, torch.Tensor]:  # |Laplacian| that counts as an edge
+    "Where `drawings` have edges (within 1 px of one) and where they are flat (2 px or more from any): (N, H-2, W-2) masks."
+    e = (laplacian_map(drawings) > threshold).float()[:, None]
+    return F.max_pool2d(e, 3, 1, 1)[:, 0] > 0, F.max_pool2d(e, 5, 1, 2)[:, 0] == 0
+
+def placed_detail(images: torch.Tensor,  # (N,3,H,W) translations
+                  drawings: torch.Tensor,  # (N,3,H,W) the same identities drawn in the target domain
+                  real: torch.Tensor) -> dict[str, float]:  # (M,3,H,W) real target images
+    "Fine detail split by where it belongs: `noise` on the drawings' flat areas (`noise_real`: real images'), `sharpness` at their edges."
+    fine, fine_real = laplacian_map(images), laplacian_map(real)
+    edge, flat = detail_zones(drawings)
+    edge_real, flat_real = detail_zones(real)
+    noise, noise_real = fine[flat].mean(), fine_real[flat_real].mean()
+    return {'noise': (noise / fine_real.mean()).item(), 'noise_real': (noise_real / fine_real.mean()).item(),
+            'sharpness': ((fine[edge].mean() - noise) / (fine_real[edge_real].mean() - noise_real)).item()}
