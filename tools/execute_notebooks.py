@@ -5,7 +5,7 @@ MPLBACKEND and the thread count are fixed here. Then `nbdev_clean` tidies the me
 
     python tools/execute_notebooks.py                 # every notebook in nbs/ (index and 12_ablations excepted), 2 at a time
     python tools/execute_notebooks.py nbs/01_norms.ipynb nbs/08_train.ipynb
-    python tools/execute_notebooks.py nbs/12_ablations.ipynb   # by name only: it trains 27 models (~35 CPU minutes)"""
+    python tools/execute_notebooks.py nbs/12_ablations.ipynb   # by name only: without its record it trains 6 models (~2 CPU hours)"""
 import argparse, os, re, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path

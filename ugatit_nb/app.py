@@ -122,6 +122,11 @@ class CappedKernelManager(AsyncMappingKernelManager):
             return kernel_id
         finally: self.starting -= 1
 
+    async def shutdown_kernel(self, kernel_id, *args, **kwargs):
+        # a culled kernel's process is gone well before the manager forgets its id: free the slot when shutdown begins
+        self.started.discard(kernel_id)
+        return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+
 def _hardened_voila(max_kernels: int, cull_after: int):
     "Voilà with the page's guards: v1 websockets only, a cap on kernels, idle kernels culled, Host checked."
     from traitlets.config import Config
