@@ -38,7 +38,10 @@ def test_iterations_match_the_release_algorithm(variant):
     mine = to_official({RELEASE_NAME[n]: net.state_dict() for n, net in ours.nets.items()})
     for name, net in rel.items():
         for key, value in net.state_dict().items():
-            assert torch.allclose(mine[name][key], value, rtol=1e-4, atol=1e-6), (name, key)
+            # atol 1e-5 is a tenth of one Adam step (lr 1e-4): Adam divides by √v, so where a gradient is nearly 0 the
+            # last bits of float rounding (which differ between CPUs' kernels) move a weight by a few 1e-6; a step
+            # taken differently moves weights by about lr
+            assert torch.allclose(mine[name][key], value, rtol=1e-4, atol=1e-5), (name, key)
 
 
 def _tiny(tmp, **kw):
