@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #7961c61b
 from __future__ import annotations
-import argparse, difflib, signal, sys
+import argparse, difflib, os, signal, sys
 from dataclasses import fields, replace
 from pathlib import Path
 from .checkpoint import newest_intact_checkpoint, printable
@@ -112,6 +112,12 @@ def train_cli(argv: list[str] | None = None) -> None:
         if model.last_evaluation:                            # --eval_freq > 0: the numbers at the end, as ugatit_nb_eval prints them
             say(f'\nevaluation at iteration {model.step} (test images of {model.dataset_root.name}):\n'
                 + format_table(model.last_evaluation))
+    if dist_env()[1] > 1:
+        # Leave without the interpreter's teardown. It frees DDP's reducer, whose gloo group joins its worker thread
+        # while holding the GIL, and that thread may still be freeing the last barrier's tensors, which needs the GIL:
+        # a deadlock at exit (1 run in 3 on 2 busy cores). Checkpoints and the log are written and closed by now.
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(0)
 
 # %% ../nbs/90_cli.ipynb #6a3544d0
 if __name__ == '__main__' and '__file__' in globals():   # python -m ugatit_nb.cli … (torchrun -m ugatit_nb.cli …); not in a notebook
