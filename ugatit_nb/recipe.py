@@ -16,6 +16,7 @@ from .config import cpu_config
 from .data import load_rgb, test_transform
 from .evaluate import evaluate, load_judge
 from .image import png_bytes, to_image
+from .inference import load
 from .train import UGATIT
 
 COLUMNS = ('structure', 'success', 'sharpness', 'noise', 'diversity', 'kid_judge', 'attention')   # the tables' numbers
@@ -53,10 +54,9 @@ def train_runs(runs: list[tuple[str, int]],  # (variant, seed) pairs, in order
             m = train_run(variants[name], seed, f'{tmp}/{k}')
             saved['records'].append({'variant': name, 'seed': seed, 'seconds': time.perf_counter() - t1, **summary(evaluate(m, judge=judge))})
             if seed == 0:                                            # the same test faces through each variant
-                for net in m.nets.values(): net.eval()
-                with torch.no_grad():
-                    saved['faces'][name] = {f'{s}2{t}': to_strip(m.nets[f'gen_{s.lower()}2{t.lower()}'](
-                        torch.stack([test_transform(load_rgb(f), 64) for f in faces[s]]))[0]) for s, t in ('AB', 'BA')}
+                model = load(m)                                      # its networks, to translate (07e_inference)
+                saved['faces'][name] = {f'{s}2{t}': to_strip(model.translate(
+                    torch.stack([test_transform(load_rgb(f), 64) for f in faces[s]]), f'{s}2{t}')[0]) for s, t in ('AB', 'BA')}
             done_file.write_text(json.dumps(saved))                  # after every run: an interrupted loop loses one run
             r = saved['records'][-1]
             print(f"{name:26s} seed {seed}: structure {r['structure_A2B']:.2f} / {r['structure_B2A']:.2f}", flush=True)
