@@ -3,9 +3,10 @@
 Cells flagged with any of --skip (default: cuda) are left unrun, with no output. Seeds are fixed in the notebooks;
 MPLBACKEND and the thread count are fixed here. Then `nbdev_clean` tidies the metadata.
 
-    python tools/execute_notebooks.py                 # every notebook in nbs/ (index and 12_ablations excepted), 2 at a time
+    python tools/execute_notebooks.py                 # every notebook in nbs/ (index, 12_ablations and 15_comparison excepted), 2 at a time
     python tools/execute_notebooks.py nbs/01_norms.ipynb nbs/08_train.ipynb
-    python tools/execute_notebooks.py nbs/12_ablations.ipynb   # by name only: without its record it trains 6 models (~2 CPU hours)"""
+    python tools/execute_notebooks.py nbs/12_ablations.ipynb   # by name only: without its record it trains 6 models (~2 CPU hours)
+    python tools/execute_notebooks.py nbs/15_comparison.ipynb  # by name only: without its record it trains 21 models (~3 CPU hours)"""
 import argparse, os, re, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -37,7 +38,7 @@ if __name__ == '__main__':
     ap.add_argument('--timeout', type=int, default=1800, help='seconds per cell')
     ap.add_argument('--workers', type=int, default=2)
     a = ap.parse_args()
-    by_name_only = ('index', '12_ablations')
+    by_name_only = ('index', '12_ablations', '15_comparison')
     paths = a.notebooks or [str(p) for p in sorted((ROOT / 'nbs').glob('*.ipynb')) if p.stem not in by_name_only]
     os.environ.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
     os.environ.setdefault('OMP_NUM_THREADS', '1')

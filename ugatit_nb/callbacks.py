@@ -15,7 +15,7 @@ from .viz import image_grid, overlay_heatmap, read_log, save_png
 
 # %% auto #0
 __all__ = ['SAMPLE_ROWS', 'Callback', 'lr_at', 'LinearDecayLR', 'LossLog', 'Progress', 'Checkpoints', 'translation_rows',
-           'sample_images', 'with_row_names', 'SampleGrids', 'show_sample_grids', 'TensorBoard']
+           'sample_rows', 'sample_images', 'with_row_names', 'SampleGrids', 'show_sample_grids', 'TensorBoard']
 
 # %% ../nbs/07b_callbacks.ipynb #69d2bc6e
 class Callback:
@@ -79,7 +79,7 @@ class Progress(Callback):
     "A tqdm bar (terminal or notebook) with the main losses."
     def on_fit_start(self, t):
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=t.config.iteration, initial=t.step, desc='U-GAT-IT', dynamic_ncols=True)
+        self.bar = tqdm(total=t.config.iteration, initial=t.step, desc=t.title, dynamic_ncols=True)
     def after_step(self, t, losses):
         self.bar.update(1)
         if t.step % 10 == 0 or t.step == t.config.iteration:
@@ -101,15 +101,20 @@ def translation_rows(gen_st: nn.Module,  # the translating generator, s → t
                      gen_ts: nn.Module,  # the other one, t → s
                      real: torch.Tensor,  # (B, 3, S, S) images of domain s in [-1, 1]
                      alpha: float = 0.5) -> list[list]:  # heatmap opacity
-    "The release's seven sample rows for a batch `real` of the source domain (images as (H,W,3) arrays)."
+    "The release's seven sample rows for a batch `real` of the source domain (images as (H,W,3) arrays); `sample_rows` names them."
     fake, _, hm_fake = gen_st(real)                # translation s → t
     cyc, _, hm_cyc = gen_ts(fake)                  # and back
     same, _, hm_same = gen_ts(real)                # identity: t-generator on an s image
     cols = []
     for i in range(real.shape[0]):
         ov = lambda img, hm: overlay_heatmap(img[i], hm[i], alpha)
-        cols.append([real[i], ov(real, hm_same), same[i], ov(real, hm_fake), fake[i], ov(fake, hm_cyc), cyc[i]])
+        if hm_fake is None: cols.append([real[i], same[i], fake[i], cyc[i]])   # a method without attention: no heat rows
+        else: cols.append([real[i], ov(real, hm_same), same[i], ov(real, hm_fake), fake[i], ov(fake, hm_cyc), cyc[i]])
     return [list(r) for r in zip(*cols)]          # rows of images
+
+def sample_rows(rows: list) -> tuple[str, ...]:
+    "The names of `translation_rows`' rows: all seven, or the four without heat rows."
+    return SAMPLE_ROWS if len(rows) == len(SAMPLE_ROWS) else tuple(n for n in SAMPLE_ROWS if 'CAM' not in n)
 
 def sample_images(root: Path, domain: str, n: int, size: int) -> torch.Tensor:
     "The first `n` usable images of test<domain> (else train<domain>); bad files are skipped with a warning naming them."
@@ -137,7 +142,8 @@ class SampleGrids(Callback):
         if t.step % t.config.print_freq and t.step != t.config.iteration: return
         for name, g_st, g_ts, real in (('A2B', t.gen_a2b, t.gen_b2a, self.real['A']), ('B2A', t.gen_b2a, t.gen_a2b, self.real['B'])):
             path = t.result_root / 'samples' / f'{name}_{t.step:07d}.png'
-            grid = with_row_names(image_grid(translation_rows(g_st, g_ts, real.to(t.device))), SAMPLE_ROWS)
+            rows = translation_rows(g_st, g_ts, real.to(t.device))
+            grid = with_row_names(image_grid(rows), sample_rows(rows))
             t.last_samples[name] = save_png(grid, path)
         if self.show: show_sample_grids(t)
 

@@ -8,7 +8,7 @@ import argparse, difflib, os, signal, sys
 from dataclasses import fields, replace
 from pathlib import Path
 from .checkpoint import newest_intact_checkpoint, printable
-from .config import ADAMS, AMPS, COMPILE_MODES, NETWORKS, PHASES, check_config
+from .config import ADAMS, AMPS, COMPILE_MODES, MODELS, NETWORKS, PHASES, check_config
 from fastcore.docments import docments
 from .data import BadImage, resolve_dataset
 from .generator import DECODER_NORMS
@@ -17,6 +17,7 @@ from .distributed import dist_env, finish_distributed
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
 from .config import cpu_config
 from .evaluate import eval_cli, format_table
+from .comparison import trainer_for
 
 # %% auto #0
 __all__ = ['PRESETS', 'ERRORS', 'say', 'run', 'config_parser', 'parse_config', 'train_cli']
@@ -42,7 +43,7 @@ def run(config: UGATITConfig, show: bool = False) -> UGATIT:
             out = translate(model, root / f'test{d}', dest, direction)
             say(f'wrote {len(out)} {direction} translations to {out[0].parent}')
         return model
-    return UGATIT(config).bind_run().fit(show=show)   # resumes first with config.resume (08_train)
+    return trainer_for(config).bind_run().fit(show=show)   # resumes first with config.resume (08_train)
 
 # %% ../nbs/90_cli.ipynb #c02737ac
 def _str2bool(v: str) -> bool:
@@ -70,11 +71,11 @@ def _preset_help() -> str:
 
 def config_parser() -> argparse.ArgumentParser:
     "Command-line options generated from `UGATITConfig`: one `--field` each, the release's names and syntax, the field's comment as help."
-    p = _Parser(prog='ugatit_nb_train', description='Train or test U-GAT-IT (ugatit_nb). Defaults are those of --preset '
+    p = _Parser(prog='ugatit_nb_train', description='Train or test U-GAT-IT (ugatit_nb), or with --model a method it is compared with. Defaults are those of --preset '
                 'paper, the paper\'s settings; true/false options take True or False.')
     p.add_argument('--preset', choices=tuple(PRESETS), default='paper', help=_preset_help())
     notes, base = docments(UGATITConfig), UGATITConfig()
-    choices = {'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES,
+    choices = {'model': tuple(MODELS), 'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES,
                'networks': NETWORKS}
     for f in fields(UGATITConfig):
         kw = dict(default=None, help=f'{notes.get(f.name) or ""} (default: {getattr(base, f.name)!r})')

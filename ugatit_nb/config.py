@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 import torch
 
 # %% auto #0
-__all__ = ['ARCH_FIELDS', 'NETWORKS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'UGATITConfig', 'tiny_config', 'cpu_config',
-           'paper_config', 'check_config', 'pick_device']
+__all__ = ['ARCH_FIELDS', 'NETWORKS', 'MODELS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'UGATITConfig', 'tiny_config',
+           'cpu_config', 'paper_config', 'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -27,6 +27,8 @@ class UGATITConfig:
     cam_weight: float = 1000.0    # λ₄, the generators' CAM BCE
 
     # the networks (a checkpoint fixes these: `ARCH_FIELDS`), with the ablation switches
+    model: str = 'ugatit'         # which method: 'ugatit', or a method of the paper's comparison (`MODELS`, 14_baselines):
+                                  # 'cyclegan', 'unit', 'munit', 'drit', 'aggan', 'cartoongan'
     light: bool = False           # light generator: γ/β MLP on pooled features (≈11M instead of 279M parameters)
     ch: int = 64                  # base channels of every network
     n_res: int = 4                # residual blocks in the generators' encoder and decoder
@@ -93,8 +95,10 @@ def paper_config(**kw) -> UGATITConfig:
     return replace(UGATITConfig(), **kw)
 
 # %% ../nbs/07c_config.ipynb #87d44792
-ARCH_FIELDS = ('light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm', 'networks', 'smoothing')
+ARCH_FIELDS = ('model', 'light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm', 'networks', 'smoothing')
 NETWORKS = ('pytorch', 'tf', 'tf-2019-08-14')   # the PyTorch release's networks, or the TF release's (two code versions)
+MODELS = {'ugatit': 'U-GAT-IT', 'cyclegan': 'CycleGAN', 'unit': 'UNIT', 'munit': 'MUNIT', 'drit': 'DRIT', 'aggan': 'AGGAN',
+          'cartoongan': 'CartoonGAN'}        # `model` → the paper's name (table 2 of U-GAT-IT compares all seven)
 
 PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
 ADAMS, COMPILE_MODES = ('auto', 'foreach', 'for-loop', 'fused'), ('default', 'reduce-overhead', 'max-autotune')
@@ -117,6 +121,7 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
     if c.decoder_norm not in DECODER_NORMS:
         raise ValueError(f"decoder_norm must be one of {', '.join(DECODER_NORMS)}, got {c.decoder_norm!r}")
     if c.networks not in NETWORKS: raise ValueError(f"networks must be one of {', '.join(NETWORKS)}, got {c.networks!r}")
+    if c.model not in MODELS: raise ValueError(f"model must be one of {', '.join(MODELS)}, got {c.model!r}")
     if c.img_size % 4 or c.img_size < 8: raise ValueError(f'img_size must be a multiple of 4 of at least 8, got {c.img_size}')
     for name, v in (('iteration', c.iteration), ('batch_size', c.batch_size), ('print_freq', c.print_freq),
                     ('save_freq', c.save_freq), ('ch', c.ch), ('n_res', c.n_res), ('keep_ckpts', c.keep_ckpts),

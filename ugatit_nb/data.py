@@ -127,7 +127,9 @@ class UnpairedBatches:
                  rank: int = 0, world: int = 1):  # process `rank` of `world` (torchrun) takes every world-th batch
         def loader(ds, s):   # the global stream advances world × batch_size positions per step
             sampler = EndlessSampler(len(ds), s, start=start_step * batch_size * world, rank=rank, world=world, block=batch_size)
-            return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+            # a generator of its own: building an iterator draws a seed from it, not from the global one, which belongs
+            # to the training step (noise, sampled codes) and must be where a checkpoint left it when a run resumes
+            return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers, generator=torch.Generator(),
                               pin_memory=pin_memory, persistent_workers=num_workers > 0, worker_init_fn=_ignore_sigint)
         self.loaders = loader(ds_a, 2 * seed), loader(ds_b, 2 * seed + 1)   # independent streams for A and B
         self.iters = None

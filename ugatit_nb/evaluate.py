@@ -15,7 +15,7 @@ from .callbacks import Callback
 from .checkpoint import CheckpointError, check_writable
 from .data import embedded_dataset, find_images, load_rgb, test_transform, resolve_dataset
 from .faces2anime import counterpart, drawn_with, mask_for
-from .inference import build_generator, load
+from .inference import Model, build_generator, build_networks, load
 from .metrics import REGIONS, kid, attention_score, centre_prior, diversity, high_frequency, placed_detail, region_iou
 from .segmenter import SEG_SIZE, load_segmenter
 from .inception import features, inception_features
@@ -60,7 +60,8 @@ def counterparts(root: Path, split: str, size: int) -> tuple[torch.Tensor, torch
 def _run(net: nn.Module, x: torch.Tensor, device, batch: int = 25) -> tuple[torch.Tensor, torch.Tensor]:
     "First and last outputs of `net` (image or logits, heatmap) over `x` in batches, on the CPU."
     outs = [net(x[i:i + batch].to(device)) for i in range(0, len(x), batch)]
-    return torch.cat([o[0].float().cpu() for o in outs]), torch.cat([o[2].float().cpu() for o in outs])
+    heat = torch.cat([o[2].float().cpu() for o in outs]) if outs[0][2] is not None else None   # no attention: None
+    return torch.cat([o[0].float().cpu() for o in outs]), heat
 
 @torch.no_grad()
 def evaluate(model,  # a `Model` (07e_inference) or a trainer
@@ -74,7 +75,10 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
     except FileNotFoundError: segmenters = None
     with torch.random.fork_rng(devices=[]):                 # the baseline's weights come from its own seed
         torch.manual_seed(c.seed + 1)
-        untrained = build_generator(c).to(dev).eval()       # the same config, ablation switches included
+        untrained = (build_generator(c) if c.model == 'ugatit'   # the same config, ablation switches included
+                     else Model(c, build_networks(c))).to(dev)   # a compared method: all its networks, untrained
+    untrained_gen = lambda d: (untrained if c.model == 'ugatit' else untrained.generator(d)).eval()
+    translator = model if isinstance(model, Model) else load(model)   # a trainer: its networks as a `Model`, where they are
     modes = {n: net.training for n, net in model.nets.items()}
     for net in model.nets.values(): net.eval()              # no spectral-norm power iteration, nothing learns
     try:
@@ -82,7 +86,7 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
         for direction, s, t in (('A2B', 'A', 'B'), ('B2A', 'B', 'A')):
             x, masks = _test_split(root, f'test{s}', c.img_size)
             real_t, masks_t = _test_split(root, f'test{t}', c.img_size)
-            fake, heat = _run(model.nets[f'gen_{s.lower()}2{t.lower()}'], x, dev)
+            fake, heat = _run(translator.generator(direction), x, dev)
             verdict = judge(fake).argmax(1)
             r = {'n': len(x), 'success': (verdict == JUDGE_CLASSES.index(t)).float().mean().item(),
                  'unchanged': (verdict == JUDGE_CLASSES.index(s)).float().mean().item(),   # still looks like the source
@@ -105,11 +109,11 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
                 r['structure_input'] = region_iou(seg.labels(x), truth)        # the floor: the input, untranslated
             if inception is not None:
                 r['kid_inception'], r['kid_inception_std'] = kid(features(inception, real_t), features(inception, fake))
-            if masks is not None:
+            if masks is not None and heat is not None:                          # U-GAT-IT's CAM, AGGAN's masks
                 r['attention'] = attention_score(heat, masks)
-                r['attention_untrained'] = attention_score(_run(untrained, x, dev)[1], masks)
+                r['attention_untrained'] = attention_score(_run(untrained_gen(direction), x, dev)[1], masks)
                 r['attention_centre'] = attention_score(centre_prior(len(x), c.img_size), masks)
-                for scale in ('global', 'local'):
+                for scale in ('global', 'local') if c.model == 'ugatit' else ():   # U-GAT-IT's critics have CAM too
                     r[f'critic_{scale}_attention'] = attention_score(_run(model.nets[f'disc_{scale}_{t.lower()}'], fake, dev)[1], masks)
             results[direction] = r
         return results

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import ugatit_nb
-from .config import ARCH_FIELDS, UGATITConfig, check_config, tiny_config
+from .config import ARCH_FIELDS, MODELS, UGATITConfig, check_config, tiny_config
 from .generator import Generator
 from .discriminator import Discriminator
 from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, check_writable, read_checkpoint
@@ -19,8 +19,9 @@ from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load
 from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
-__all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'build_networks', 'Model', 'pretrained_dir',
-           'config_from_dict', 'from_states', 'load', 'average_generators', 'translate', 'translate_figure', 'demo']
+__all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'method_networks', 'build_networks', 'Model',
+           'pretrained_dir', 'config_from_dict', 'from_states', 'load', 'average_generators', 'translate',
+           'translate_figure', 'demo']
 
 # %% ../nbs/07e_inference.ipynb #eb51a713
 NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
@@ -40,8 +41,14 @@ def build_discriminator(c: UGATITConfig, n_layers: int) -> nn.Module:
         return tf_discriminator(c, n_layers)
     return Discriminator(in_ch=c.img_ch, ch=c.ch, n_layers=n_layers, cam=c.cam_d)
 
+def method_networks(model: str):
+    "The module of compared method `model` (14a–14f): its networks, `networks(c)`, and `translator(nets, direction)`."
+    from ugatit_nb import aggan, cartoongan, cyclegan, drit, munit, unit
+    return dict(cyclegan=cyclegan, unit=unit, munit=munit, drit=drit, aggan=aggan, cartoongan=cartoongan)[model]
+
 def build_networks(c: UGATITConfig) -> dict[str, nn.Module]:
-    "The six networks config `c` describes, in our names (built in this order: the same seed gives the same weights)."
+    "The networks config `c` describes, in our names: U-GAT-IT's six (built in this order: the same seed gives the same weights), or a compared method's."
+    if c.model != 'ugatit': return method_networks(c.model).networks(c)
     gen, disc = lambda: build_generator(c), lambda n: build_discriminator(c, n)
     return dict(gen_a2b=gen(), gen_b2a=gen(), disc_global_a=disc(c.n_dis), disc_global_b=disc(c.n_dis),
                 disc_local_a=disc(c.n_dis_local), disc_local_b=disc(c.n_dis_local))
@@ -54,20 +61,27 @@ class Model:
                  step: int = 0,  # training iterations behind the weights
                  source: str = ''):  # where they came from, for `repr` and the page
         self.config, self.nets, self.step, self.source = config, nets, step, source
+        self._translators = {}                      # a compared method's directions, built once
 
     def generator(self, direction: str = 'A2B') -> nn.Module:
         "G_A→B ('A2B') or G_B→A ('B2A'): image (B,3,S,S) in [-1,1] → translation, cam_logit (B,2), heatmap (B,1,S/4,S/4)."
         if direction not in ('A2B', 'B2A'): raise ValueError(f"direction must be 'A2B' or 'B2A', got {direction!r}")
+        if self.config.model != 'ugatit':           # a compared method: its networks composed into one direction
+            if direction not in self._translators:   # (its cam_logit is None; heatmap None unless it has attention)
+                self._translators[direction] = method_networks(self.config.model).translator(self.nets, direction)
+            return self._translators[direction]
         return self.nets['gen_a2b' if direction == 'A2B' else 'gen_b2a']
 
     def discriminator(self, domain: str = 'A', scale: str = 'global') -> nn.Module:
         "D_A or D_B, 'global' or 'local': image → logit map, cam_logit (B,2), heatmap."
+        if self.config.model != 'ugatit':
+            raise ValueError(f"{MODELS[self.config.model]} has no U-GAT-IT critics; its networks are model.nets: {', '.join(self.nets)}")
         if domain not in ('A', 'B') or scale not in ('global', 'local'):
             raise ValueError(f"domain must be 'A' or 'B' and scale 'global' or 'local', got {domain!r}, {scale!r}")
         return self.nets[f'disc_{scale}_{domain.lower()}']
 
     @property
-    def device(self) -> torch.device: return next(self.nets['gen_a2b'].parameters()).device
+    def device(self) -> torch.device: return next(next(iter(self.nets.values())).parameters()).device
 
     def to(self, device) -> Model:
         for net in self.nets.values(): net.to(device)
@@ -81,6 +95,10 @@ class Model:
     def describe(self) -> str:
         "One line: which networks, how big, how far trained, from where."
         c = self.config
+        if c.model != 'ugatit':
+            n = sum(p.numel() for name, net in self.nets.items() if not name.startswith('disc') for p in net.parameters())
+            return (f'{MODELS[c.model]}, {c.img_size} px, ch {c.ch}, {n / 1e6:.2f}M weights on the generator side, '
+                    f'iteration {self.step}' + (f', from {self.source}' if self.source else ''))
         kind = {'pytorch': 'U-GAT-IT', 'tf': 'U-GAT-IT (TF release networks)',
                 'tf-2019-08-14': 'U-GAT-IT (TF release networks, 2019-08-14 code)'}[c.networks]
         n = sum(p.numel() for p in self.nets['gen_a2b'].parameters())
@@ -98,6 +116,7 @@ class Model:
 
     def load_official(self, src) -> Model:
         "Load a reference-release checkpoint (path or dict) into the six networks."
+        if self.config.model != 'ugatit': raise ValueError(f'a reference-release checkpoint holds U-GAT-IT, not {MODELS[self.config.model]}')
         states = official.load_official(src)
         for n, r in zip(NET_NAMES, RELEASE_NAMES):
             try: self.nets[n].load_state_dict(states[r])
@@ -108,6 +127,7 @@ class Model:
 
     def to_official(self) -> dict:
         "The six networks as a reference-release checkpoint dict, ready for `torch.save`."
+        if self.config.model != 'ugatit': raise ValueError(f'the reference release has no format for {MODELS[self.config.model]}')
         return official.to_official({r: self.nets[n].state_dict() for n, r in zip(NET_NAMES, RELEASE_NAMES)})
 
 # %% ../nbs/07e_inference.ipynb #5895c167
@@ -133,10 +153,10 @@ def config_from_dict(d: dict, where: str) -> UGATITConfig:
     except (ValueError, RuntimeError) as e: raise CheckpointError(f'{where}: its config is not usable ({e})') from None
 
 def from_states(config: UGATITConfig, states: dict[str, dict], where: str, step: int = 0) -> Model:
-    "A `Model` from six state dicts (our names), built on the meta device and filled with their tensors."
-    missing = [n for n in NET_NAMES if n not in states]
-    if missing: raise CheckpointError(f'{where}: no weights for {", ".join(missing)}')
+    "A `Model` from the state dicts of its networks (our names), built on the meta device and filled with their tensors."
     with torch.device('meta'): nets = build_networks(config)      # shapes only: nothing allocated, no RNG drawn
+    missing = [n for n in nets if n not in states]
+    if missing: raise CheckpointError(f'{where}: no weights for {", ".join(missing)}')
     for name, net in nets.items():
         try: net.load_state_dict(states[name], assign=True)
         except RuntimeError as e:
@@ -194,7 +214,7 @@ def average_generators(sources: list,  # checkpoints of one run (anything `load`
         if arch(m) != arch(last):
             differ = ', '.join(f'{k}={v}' for k, v in arch(m).items() if v != arch(last)[k])
             raise ValueError(f'{s}: its networks differ from those of {sources[-1]} ({differ}); average checkpoints of one run')
-    for name in ('gen_a2b', 'gen_b2a'):
+    for name in [n for n in last.nets if not n.startswith('disc')]:    # the generator side (U-GAT-IT: gen_a2b, gen_b2a)
         states = [m.nets[name].state_dict() for m in models]
         mean = {k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
                 for k, v in states[-1].items()}                       # θ̄ = (1/K) Σ θ⁽ᵏ⁾, tensor by tensor
@@ -222,7 +242,8 @@ def translate(model,  # anything `ugatit_nb.load` takes: a `Model`, a trainer, a
         x = test_transform(img, model.config.img_size)[None].to(model.device)
         fake, _, heatmap = gen(x)
         written.append(save_png(image_grid([[fake[0].float()]], 0), dest / f'{f.stem}_{direction}.png'))
-        save_png(overlay_heatmap(x[0], heatmap[0].float()), dest / f'{f.stem}_{direction}_cam.png')
+        if heatmap is not None:                                   # U-GAT-IT's CAM, AGGAN's mask
+            save_png(overlay_heatmap(x[0], heatmap[0].float()), dest / f'{f.stem}_{direction}_cam.png')
     if bad: warnings.warn(f'{src}: skipped {len(bad)} bad file(s):\n  ' + '\n  '.join(bad), BadImageWarning, stacklevel=2)
     if not written: raise BadImage(f'{src}: no usable image to translate')
     return written

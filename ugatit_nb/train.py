@@ -30,12 +30,16 @@ RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, d
 
 class UGATIT(Resumable):
     "A `Model` (the six networks and their config) and the two optimizers; `train_step` is one iteration of the paper."
+    title = 'U-GAT-IT'                                 # the method, as progress bars and tables name it
     def __new__(cls, config: UGATITConfig | None = None):
         if cls is UGATIT and wants_speed(config or UGATITConfig()): cls = FastUGATIT   # speed options: 08b_fast
         return super().__new__(cls)
 
     def __init__(self, config: UGATITConfig | None = None):
         c = self.config = check_config(config or UGATITConfig())   # clear errors before anything is built
+        if c.model != 'ugatit':
+            raise ValueError(f'model={c.model!r} is a compared method (14_baselines): train it with ugatit_nb.comparison.trainer_for(config) '
+                             f'or ugatit_nb_train --model {c.model}')
         if c.networks != 'pytorch':
             raise ValueError(f'networks={c.networks!r} are the TF release\'s, for converted weights (ugatit_nb.load): '
                              'train with networks=\'pytorch\'')

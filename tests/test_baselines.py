@@ -1,0 +1,64 @@
+"""The six compared methods: each resumes exactly through `fit`, and trains, resumes, tests and is evaluated from the shell."""
+import os, subprocess, sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from ugatit_nb.callbacks import Callback, Checkpoints, LinearDecayLR
+from ugatit_nb.comparison import trainer_for
+from ugatit_nb.config import MODELS, tiny_config
+
+REPO = Path(__file__).resolve().parents[1]
+BASELINES = [m for m in MODELS if m != 'ugatit']
+
+
+class StopAt(Callback):
+    "Ask the run to stop (and checkpoint) after iteration `step`, as Ctrl-C does."
+    def __init__(self, step): self.at = step
+    def after_step(self, t, losses):
+        if t.step == self.at: t.request_stop()
+
+
+@pytest.mark.parametrize('model', BASELINES)
+def test_a_run_stopped_halfway_and_resumed_equals_the_run_straight_through(tmp_path, model):
+    # 6 iterations: AGGAN freezes its attention from the 2nd, CartoonGAN ends its initialization after the 1st
+    cfg = tiny_config(model=model, ch=8, n_res=1, iteration=6, save_freq=3, device='cpu')
+    straight = trainer_for(replace(cfg, result_dir=str(tmp_path / 'straight'))).fit(callbacks=[LinearDecayLR()])
+    half = replace(cfg, result_dir=str(tmp_path / 'halves'))
+    assert trainer_for(half).fit(callbacks=[LinearDecayLR(), StopAt(3), Checkpoints()]).step == 3
+    resumed = trainer_for(replace(half, resume=True)).fit(callbacks=[LinearDecayLR()])
+    assert resumed.step == straight.step == 6
+    for n in straight.nets:
+        for (k, p), q in zip(straight.nets[n].state_dict().items(), resumed.nets[n].state_dict().values()):
+            assert torch.equal(p, q), f'{model}: {n}.{k} differs after resuming'
+    for k, v in straight.extra_state().items():                      # CycleGAN's and AGGAN's history of fakes
+        assert torch.equal(v, resumed.extra_state()[k]), k
+
+
+def test_a_compared_method_trains_resumes_tests_and_evaluates_from_the_shell(tmp_path):
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    base = [sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()', '--model', 'aggan', '--preset', 'tiny',
+            '--ch', '8', '--n_res', '1', '--print_freq', '2', '--save_freq', '2', '--result_dir', str(tmp_path), '--device', 'cpu']
+    run = lambda *extra: subprocess.run(base + list(extra), capture_output=True, text=True, env=env, timeout=300)
+    out = run('--iteration', '2')
+    assert out.returncode == 0, out.stderr
+    root = tmp_path / 'faces2anime'
+    assert (root / 'samples' / 'A2B_0000002.png').exists()
+    out = run('--iteration', '4', '--resume', 'True')
+    assert out.returncode == 0 and 'resumed from' in out.stdout, out.stderr
+    assert len((root / 'log.jsonl').read_text().splitlines()) == 4
+    out = run('--phase', 'test')
+    assert out.returncode == 0 and 'testing' in out.stdout, out.stderr
+    assert len(list((root / 'test' / 'A2B').glob('*_A2B.png'))) == 50
+    assert (root / 'test' / 'A2B' / 'testA_0000_A2B_cam.png').exists()        # AGGAN's mask, where U-GAT-IT's CAM goes
+    out = run('--model', 'cyclegan', '--iteration', '6', '--resume', 'True')   # another method's checkpoint: one line
+    assert out.returncode != 0 and "different networks: model='aggan' (this run: 'cyclegan')" in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    out = subprocess.run([sys.executable, '-c', 'from ugatit_nb.evaluate import eval_cli; eval_cli()',
+                          str(root / 'checkpoints' / 'ckpt_0000004.pt')], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert 'structure' in out.stdout and 'attention: generator CAM' in out.stdout
+    out = run('--model', 'gan', '--iteration', '2')
+    assert out.returncode == 2 and "invalid choice: 'gan'" in out.stderr
