@@ -62,3 +62,21 @@ def test_a_compared_method_trains_resumes_tests_and_evaluates_from_the_shell(tmp
     assert 'structure' in out.stdout and 'attention: generator CAM' in out.stdout
     out = run('--model', 'gan', '--iteration', '2')
     assert out.returncode == 2 and "invalid choice: 'gan'" in out.stderr
+
+
+def test_a_compared_method_is_loaded_served_and_refused_by_the_u_gat_it_widgets(tmp_path):
+    from PIL import Image
+    import ugatit_nb
+    from ugatit_nb.serve import Translator
+    from ugatit_nb.widgets import AttentionInspector
+    m = trainer_for(tiny_config(model='munit', ch=8, n_res=1, device='cpu'))
+    path = m.save_weights(tmp_path / 'munit.pt')
+    model = ugatit_nb.load(path)
+    assert model.describe().startswith('MUNIT, 64 px, ch 8')
+    y, cam, heat = model.translate(torch.zeros(2, 3, 64, 64), 'A2B')
+    assert y.shape == (2, 3, 64, 64) and cam is None and heat is None
+    with pytest.raises(ValueError, match='MUNIT has no U-GAT-IT critics'): model.discriminator('A')
+    out = Translator(path).photo(Image.new('RGB', (100, 80), (200, 150, 120)), 'B2A', centre=False)
+    assert out['translation'].size == (64, 64) and 'MUNIT has no attention map' in out['eta']
+    with pytest.raises(ValueError, match="AttentionInspector shows U-GAT-IT's CAM and AdaLIN; this is a MUNIT model"):
+        AttentionInspector(model)

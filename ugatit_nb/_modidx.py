@@ -785,4 +785,5 @@ d = { 'settings': { 'branch': 'main',
                                    'ugatit_nb.widgets.as_images': ('widgets.html#as_images', 'ugatit_nb/widgets.py'),
                                    'ugatit_nb.widgets.as_model': ('widgets.html#as_model', 'ugatit_nb/widgets.py'),
                                    'ugatit_nb.widgets.evaluating': ('widgets.html#evaluating', 'ugatit_nb/widgets.py'),
-                                   'ugatit_nb.widgets.forced_rho': ('widgets.html#forced_rho', 'ugatit_nb/widgets.py')}}}
+                                   'ugatit_nb.widgets.forced_rho': ('widgets.html#forced_rho', 'ugatit_nb/widgets.py'),
+                                   'ugatit_nb.widgets.u_gat_it': ('widgets.html#u_gat_it', 'ugatit_nb/widgets.py')}}}

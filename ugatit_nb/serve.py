@@ -67,6 +67,9 @@ class Translator:
             return y, heat, 'η: not in the exported graph'
         from ugatit_nb.cam import eta_text
         with self.torch.no_grad(): y, logit, heat = self.model.generator(direction)(self.torch.from_numpy(x))
+        if heat is None:                                # a compared method without attention (14a–14f)
+            from ugatit_nb.config import MODELS
+            return y.numpy(), None, f'{MODELS[self.model.config.model]} has no attention map: the last panel repeats the translation'
         return y.numpy(), heat.numpy(), eta_text(logit)
 
     def photo(self, photo: Image.Image, direction: str = 'A2B', centre: bool = True) -> dict:
@@ -76,7 +79,7 @@ class Translator:
         y, heat, eta = self(direction, to_array(crop, self.img_size))
         fake = to_image(y[0])
         return dict(crop=crop, box=box, face=face, framing=framing, translation=fake,
-                    heat=heat_overlay(fake, heat[0, 0]), eta=eta)
+                    heat=fake if heat is None else heat_overlay(fake, heat[0, 0]), eta=eta)
 
 # %% ../nbs/13a_serve.ipynb #c5464824
 class Busy(Exception): "Every slot and the waiting queue are taken."

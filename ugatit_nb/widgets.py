@@ -17,14 +17,14 @@ from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, t
 from .norms import AdaLIN, LIN
 from .cam import eta_text
 from .inference import Model, build_networks, load
-from .config import tiny_config
+from .config import MODELS, tiny_config
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
 from .app import Selfie2Waifu
 from .image import panels
 
 # %% auto #0
-__all__ = ['VIEWS', 'CMAPS', 'as_model', 'as_images', 'WidgetView', 'evaluating', 'View', 'AttentionInspector', 'forced_rho',
-           'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
+__all__ = ['VIEWS', 'CMAPS', 'as_model', 'u_gat_it', 'as_images', 'WidgetView', 'evaluating', 'View', 'AttentionInspector',
+           'forced_rho', 'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
 
 # %% ../nbs/10_widgets.ipynb #8483e98a
 def as_model(model=None, device: str = 'cpu'):
@@ -36,6 +36,14 @@ def as_model(model=None, device: str = 'cpu'):
             torch.manual_seed(c.seed)
             return Model(c, build_networks(c)).to(device)
     return load('faces2anime' if model is None else model, device)
+
+def u_gat_it(model, who: str):
+    "`model` if it is a U-GAT-IT; else one clear error (the CAM and AdaLIN views exist in U-GAT-IT only)."
+    kind = getattr(model.config, 'model', 'ugatit')
+    if kind != 'ugatit':
+        raise ValueError(f"{who} shows U-GAT-IT's CAM and AdaLIN; this is a {MODELS[kind]} model: translate it with "
+                         "model.translate(x, direction), or serve it with SelfieUpload or ugatit_nb_app --checkpoint")
+    return model
 
 def as_images(images=None) -> list:
     "A list of image sources from a dataset split, a folder, one file, or a list (paths, PIL images, tensors)."
@@ -105,7 +113,7 @@ class AttentionInspector(WidgetView):
     def __init__(self, model=None,  # a `Model` or a trainer, anything `ugatit_nb.load` takes, 'untrained', or None: the shipped model
                  images=None,  # a dataset split, a folder, a file or a list of images (default: faces2anime testA)
                  size: int = 192):  # display size of each panel, px
-        self.model, self.files, self.size = as_model(model), as_images(images), size
+        self.model, self.files, self.size = u_gat_it(as_model(model), type(self).__name__), as_images(images), size
         self._cache, self.redraws = {}, 0
         n = len(self.files)
         self.index = W.IntSlider(value=0, min=0, max=n - 1, description='image', continuous_update=False)
@@ -189,7 +197,7 @@ def forced_rho(model: torch.nn.Module, layers: list[str], value: float | None):
 class AdaLINExplorer(WidgetView):
     "ρ per layer, and the live effect of forcing chosen layers to LN (ρ=0) or IN (ρ=1)."
     def __init__(self, model=None, images=None, size: int = 160):
-        self.model, self.files, self.size = as_model(model), as_images(images), size
+        self.model, self.files, self.size = u_gat_it(as_model(model), type(self).__name__), as_images(images), size
         self.direction = W.ToggleButtons(options=[('A→B', 'A2B'), ('B→A', 'B2A')], description='generator')
         self.index = W.IntSlider(value=0, min=0, max=len(self.files) - 1, description='image', continuous_update=False)
         self.layers = W.SelectMultiple(description='layers', rows=8)
@@ -245,15 +253,15 @@ class SelfieUpload(Selfie2Waifu):
 class LiveTrainingView(Callback, WidgetView):
     "Progress, loss curves and the latest A2B/B2A sample grids, refreshed in place in a notebook."
     def __init__(self, every: int = 10,  # refresh the text every N iterations
-                 keys=('d/total', 'g/cycle_a', 'g/identity_a', 'g/cam_a', 'g/cam_b')):  # losses to plot
-        self.every, self.keys = every, list(keys)
+                 keys=None):  # losses to plot (default: U-GAT-IT's d/total, g/cycle_a, g/identity_a, g/cam_a, g/cam_b, or a compared method's totals and cycles)
+        self.every, self.keys = every, None if keys is None else list(keys)
         self.bar = W.IntProgress(description='U-GAT-IT', layout=W.Layout(width='60%'))
         self.text, self.curves, self.a2b, self.b2a = W.HTML(), W.Image(format='png'), W.Image(format='png'), W.Image(format='png')
         self.widget = W.VBox([W.HBox([self.bar, self.text]), self.curves, W.HBox([self.a2b, self.b2a])])
         self.records = []
 
     def on_fit_start(self, t):
-        self.bar.max, self.bar.value = t.config.iteration, t.step
+        self.bar.max, self.bar.value, self.bar.description = t.config.iteration, t.step, t.title
         try:
             from IPython import get_ipython
             if get_ipython() is not None:
@@ -263,6 +271,9 @@ class LiveTrainingView(Callback, WidgetView):
     def after_step(self, t, losses):
         self.bar.value = t.step
         self.records.append({'step': t.step, **losses})
+        if self.keys is None:
+            self.keys = ([k for k in ('d/total', 'g/cycle_a', 'g/identity_a', 'g/cam_a', 'g/cam_b') if k in losses]
+                         if 'g/cam_a' in losses else [k for k in losses if k.endswith('total') or 'cycle' in k])
         if t.step % self.every == 0 or t.step == t.config.iteration:
             self.text.value = f'iteration {t.step}/{t.config.iteration} · ' + ' · '.join(
                 f'{k} {losses[k]:.3g}' for k in self.keys if k in losses)
