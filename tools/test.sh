@@ -16,7 +16,7 @@ if [ "$before" != "$(snapshot)" ]; then
   exit 1
 fi
 python tools/make_readme.py --check
-python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 15 MB
+python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 18 MB
 python tools/import_graph.py --check            # no import circle; the page, widgets, export, evaluation never load the trainer
 
 echo "== notebook tests (nbdev_test; flags slow/cuda skipped unless NBDEV_FLAGS is set)"

@@ -56,7 +56,7 @@ class PatchCritic(nn.Module):
         self.model = nn.Sequential(*layers)
     def forward(self, x): return self.model(x)
 
-# %% ../nbs/14_baselines.ipynb #75cd5b94
+# %% ../nbs/14_baselines.ipynb #08ee3aee
 class Translation(nn.Module):
     "One direction of a compared method: image (B,3,S,S) in [-1,1] → (translation, None, heatmap or None), as U-GAT-IT's generators answer."
     def __init__(self, run,  # run(x, **parts) → the triple
@@ -69,7 +69,7 @@ def prior_codes(n: int, dim: int, device) -> torch.Tensor:
     "`n` codes from N(0, I) of size `dim`, the same on every call (seed 0): the styles a test-time translation draws."
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(0)).to(device)
 
-# %% ../nbs/14_baselines.ipynb #9798bd65
+# %% ../nbs/14_baselines.ipynb #5b07cf37
 class ImagePool:
     "CycleGAN's history of fakes: half the time the critic sees one from an older generator, which damps oscillation (Shrivastava et al.)."
     def __init__(self, size: int = 50): self.size, self.images = size, []

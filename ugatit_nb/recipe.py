@@ -41,12 +41,16 @@ def show_record_faces(names: list[str],  # variants of the record, one row each
                       done_file: str | Path = 'comparison/results.json'):  # a record `train_runs` wrote
     "The same four selfies and four anime faces through each variant's seed-0 run, as a record keeps them."
     import matplotlib.pyplot as plt
-    from ugatit_nb.viz import show_images
+    from ugatit_nb.viz import image_grid
     saved = json.loads(Path(done_file).read_text())
-    fig, axs = plt.subplots(len(names), 8, figsize=(8, 1.15 * len(names)), squeeze=False)
-    for row, name in zip(axs, names):
-        fakes = torch.cat([from_strip(saved['faces'][name][d]) for d in ('A2B', 'B2A')])
-        show_images(list(fakes), [f'{name}: selfie → anime'] + [''] * 3 + ['anime → selfie'] + [''] * 3, axs=row)
+    rows = [[x for d in ('A2B', 'B2A') for x in from_strip(saved['faces'][name][d])] for name in names]
+    grid = image_grid(rows)                                        # (H, W, 3): one image, pixels as they are
+    # one screen pixel per image pixel, nearest: the notebooks that show it stay small
+    fig, ax = plt.subplots(figsize=(grid.shape[1] / 64 + 1.2, grid.shape[0] / 64 + 0.3), dpi=64)
+    ax.imshow(grid, interpolation='nearest')
+    ax.set_yticks([(i + 0.5) * grid.shape[0] / len(names) for i in range(len(names))], names)
+    ax.set_xticks([grid.shape[1] / 4, 3 * grid.shape[1] / 4], ['selfies → anime', 'anime → selfies'])
+    ax.tick_params(length=0); [s.set_visible(False) for s in ax.spines.values()]
     fig.tight_layout()
     plt.show()
 
