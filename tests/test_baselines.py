@@ -59,7 +59,7 @@ def test_a_compared_method_trains_resumes_tests_and_evaluates_from_the_shell(tmp
     out = subprocess.run([sys.executable, '-c', 'from ugatit_nb.evaluate import eval_cli; eval_cli()',
                           str(root / 'checkpoints' / 'ckpt_0000004.pt')], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert 'structure' in out.stdout and 'attention: generator CAM' in out.stdout
+    assert 'structure' in out.stdout and "attention: AGGAN's mask" in out.stdout
     out = run('--model', 'gan', '--iteration', '2')
     assert out.returncode == 2 and "invalid choice: 'gan'" in out.stderr
 

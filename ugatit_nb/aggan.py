@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import ImagePool, PatchCritic, ResBlock, Translation, conv
+from .baselines import FakeHistory, PatchCritic, ResBlock, Translation, conv
 from .cyclegan import ResnetGenerator
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
@@ -40,16 +40,12 @@ def translator(nets: dict, direction: str) -> Translation:
     return Translation(attend, gen=nets[f'gen_{s}2{t}'], att=nets[f'att_{s}'])
 
 # %% ../nbs/14e_aggan.ipynb #a023c993
-class AGGAN:
+class AGGAN(FakeHistory):                         # CycleGAN's history of fakes, as AGGAN's code keeps it
     "AGGAN's algorithm (F_S→T = gen_a2b, A_S = att_a, D_T = disc_b …); `trainer_for(config)` runs it."
     key, title, critics = 'aggan', 'AGGAN', ('disc_a', 'disc_b')
     lambda_cyc = 10.0                 # the paper's
     attention_share = 0.3             # the attention networks learn for the first 30 % of training (30 of 100 epochs)
     tau = 0.1                         # after that the critics see only where the mask exceeds τ
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.pool_a, self.pool_b = ImagePool(50), ImagePool(50)   # CycleGAN's history of fakes, as AGGAN's code keeps it
 
     @property
     def focused(self) -> bool:
@@ -92,8 +88,3 @@ class AGGAN:
         L_adv, L_cyc = sum(adv.values()), sum(cycle.values())
         total = L_adv + self.lambda_cyc * L_cyc
         return self._update(self.opt_g, total, adv | cycle, 'g')
-
-    def extra_state(self) -> dict: return {'pool_a': self.pool_a.state(), 'pool_b': self.pool_b.state()}
-    def load_extra_state(self, state: dict):
-        for name in ('pool_a', 'pool_b'):
-            if name in state: getattr(self, name).load(state[name], self.device)

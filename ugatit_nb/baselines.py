@@ -9,7 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'norm_layer', 'conv', 'up', 'ResBlock', 'PatchCritic', 'Translation', 'prior_codes', 'ImagePool', 'bce']
+__all__ = ['ACTIVATIONS', 'norm_layer', 'conv', 'up', 'ResBlock', 'PatchCritic', 'Translation', 'prior_codes', 'ImagePool',
+           'FakeHistory', 'bce']
 
 # %% ../nbs/14_baselines.ipynb #37d39262
 def norm_layer(kind: str,  # 'in' instance norm (no affine, as CycleGAN's), 'ln' layer norm (MUNIT's decoder), 'none'
@@ -86,6 +87,18 @@ class ImagePool:
 
     def state(self) -> torch.Tensor: return torch.stack(self.images) if self.images else torch.empty(0)
     def load(self, images: torch.Tensor, device): self.images = [x.to(device) for x in images]
+
+class FakeHistory:
+    "For a method whose critics see a history of fakes (CycleGAN, AGGAN): `pool_a` and `pool_b`, kept in its checkpoints."
+    pool_size = 50                                    # the paper's: the last 50 fakes
+    def __init__(self, config):
+        super().__init__(config)
+        self.pool_a, self.pool_b = ImagePool(self.pool_size), ImagePool(self.pool_size)   # one per critic's domain
+
+    def extra_state(self) -> dict: return {'pool_a': self.pool_a.state(), 'pool_b': self.pool_b.state()}
+    def load_extra_state(self, state: dict):
+        for name in ('pool_a', 'pool_b'):
+            if name in state: getattr(self, name).load(state[name], self.device)
 
 def bce(logit: torch.Tensor, target: float) -> torch.Tensor:
     "The original GAN's cross-entropy on logits against a constant label (1 real, 0 fake, ½ DRIT's content)."

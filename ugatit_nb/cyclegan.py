@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import ImagePool, PatchCritic, ResBlock, Translation, conv, up
+from .baselines import FakeHistory, PatchCritic, ResBlock, Translation, conv, up
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss
 
 # %% auto #0
@@ -34,14 +34,10 @@ def translator(nets: dict, direction: str) -> Translation:
     return Translation(_one_network, gen=nets['gen_a2b' if direction == 'A2B' else 'gen_b2a'])
 
 # %% ../nbs/14a_cyclegan.ipynb #086e33a6
-class CycleGAN:
+class CycleGAN(FakeHistory):                      # the critics see a history of 50 fakes
     "CycleGAN's algorithm (G = gen_a2b, F = gen_b2a, D_X = disc_a, D_Y = disc_b); `trainer_for(config)` runs it in U-GAT-IT's loop."
     key, title, critics = 'cyclegan', 'CycleGAN', ('disc_a', 'disc_b')
     lambda_cyc, lambda_id = 10.0, 5.0             # λ and 0.5·λ, the paper's values
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.pool_a, self.pool_b = ImagePool(50), ImagePool(50)   # the critics' history of fakes, one per domain
 
     def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Translations, cycles and identities of one iteration, by name."
@@ -65,8 +61,3 @@ class CycleGAN:
         L_gan, L_cyc, L_identity = (sum(d.values()) for d in (adv, cycle, identity))
         total = L_gan + self.lambda_cyc * L_cyc + self.lambda_id * L_identity
         return self._update(self.opt_g, total, adv | cycle | identity, 'g')
-
-    def extra_state(self) -> dict: return {'pool_a': self.pool_a.state(), 'pool_b': self.pool_b.state()}
-    def load_extra_state(self, state: dict):
-        for name in ('pool_a', 'pool_b'):
-            if name in state: getattr(self, name).load(state[name], self.device)

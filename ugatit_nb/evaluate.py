@@ -15,6 +15,7 @@ from .callbacks import Callback
 from .checkpoint import CheckpointError, check_writable
 from .data import embedded_dataset, find_images, load_rgb, test_transform, resolve_dataset
 from .faces2anime import counterpart, drawn_with, mask_for
+from .config import MODELS
 from .inference import Model, build_generator, build_networks, load
 from .metrics import REGIONS, kid, attention_score, centre_prior, diversity, high_frequency, placed_detail, region_iou
 from .segmenter import SEG_SIZE, load_segmenter
@@ -73,11 +74,11 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
     judge, c, dev = judge or load_judge(), model.config, model.device
     try: segmenters = {d: load_segmenter(d) for d in 'AB'}
     except FileNotFoundError: segmenters = None
-    with torch.random.fork_rng(devices=[]):                 # the baseline's weights come from its own seed
-        torch.manual_seed(c.seed + 1)
-        untrained = (build_generator(c) if c.model == 'ugatit'   # the same config, ablation switches included
-                     else Model(c, build_networks(c))).to(dev)   # a compared method: all its networks, untrained
-    untrained_gen = lambda d: (untrained if c.model == 'ugatit' else untrained.generator(d)).eval()
+    def untrained(direction):                               # the attention baseline, built only where there is attention
+        with torch.random.fork_rng(devices=[]):             # its weights come from its own seed: both directions alike
+            torch.manual_seed(c.seed + 1)
+            if c.model == 'ugatit': return build_generator(c).to(dev).eval()   # the same config, ablation switches included
+            return Model(c, build_networks(c)).to(dev).generator(direction).eval()   # a compared method: all its networks
     translator = model if isinstance(model, Model) else load(model)   # a trainer: its networks as a `Model`, where they are
     modes = {n: net.training for n, net in model.nets.items()}
     for net in model.nets.values(): net.eval()              # no spectral-norm power iteration, nothing learns
@@ -111,7 +112,7 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
                 r['kid_inception'], r['kid_inception_std'] = kid(features(inception, real_t), features(inception, fake))
             if masks is not None and heat is not None:                          # U-GAT-IT's CAM, AGGAN's masks
                 r['attention'] = attention_score(heat, masks)
-                r['attention_untrained'] = attention_score(_run(untrained_gen(direction), x, dev)[1], masks)
+                r['attention_untrained'] = attention_score(_run(untrained(direction), x, dev)[1], masks)
                 r['attention_centre'] = attention_score(centre_prior(len(x), c.img_size), masks)
                 for scale in ('global', 'local') if c.model == 'ugatit' else ():   # U-GAT-IT's critics have CAM too
                     r[f'critic_{scale}_attention'] = attention_score(_run(model.nets[f'disc_{scale}_{t.lower()}'], fake, dev)[1], masks)
@@ -132,7 +133,8 @@ def flat_metrics(results: dict) -> dict[str, float]:
     return out
 
 # %% ../nbs/11d_evaluate.ipynb #75b8f63b
-def format_table(results: dict) -> str:
+def format_table(results: dict,
+                 heatmap: str = 'generator CAM') -> str:  # what the attention rows score: U-GAT-IT's CAM, a method's mask
     "The numbers of `evaluate` as a plain-text table, both directions side by side."
     dirs = list(results)
     pct = lambda v: f'{100 * v:.1f} %'
@@ -158,13 +160,13 @@ def format_table(results: dict) -> str:
             ('KID-judge ×100', *[kid_fmt(results[d], 'kid_judge') for d in dirs]),
             ('  real vs real (floor)', *[num(results[d], 'kid_judge_floor', 100) for d in dirs]),
             ('KID-Inception ×100', *[kid_fmt(results[d], 'kid_inception') for d in dirs]),
-            ('attention: generator CAM', *[att(results[d], 'attention') for d in dirs]),
+            (f'attention: {heatmap}', *[att(results[d], 'attention') for d in dirs]),
             ('  untrained model', *[att(results[d], 'attention_untrained') for d in dirs]),
             ('  centre prior', *[att(results[d], 'attention_centre') for d in dirs]),
             ('  critics on translations, global', *[att(results[d], 'critic_global_attention') for d in dirs]),
             ('  critics on translations, local', *[att(results[d], 'critic_local_attention') for d in dirs])]
     for region in list(REGIONS)[1:]:
-        rows.append((f'  generator CAM, {region}', *[att(results[d], 'attention', region) for d in dirs]))
+        rows.append((f'  {heatmap}, {region}', *[att(results[d], 'attention', region) for d in dirs]))
     w = max(len(r[0]) for r in rows)
     return '\n'.join(f'{r[0]:<{w}}  ' + '  '.join(f'{v:>16}' for v in r[1:]) for r in rows)
 
@@ -183,7 +185,7 @@ class Evaluate(Callback):
 # %% ../nbs/11d_evaluate.ipynb #5501e3c5
 def eval_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_eval`."
-    p = argparse.ArgumentParser(prog='ugatit_nb_eval', description='Evaluate a U-GAT-IT checkpoint (ugatit_nb).')
+    p = argparse.ArgumentParser(prog='ugatit_nb_eval', description='Evaluate a checkpoint of U-GAT-IT or of a compared method (ugatit_nb).')
     p.add_argument('checkpoint', help='a ugatit_nb or reference-release checkpoint file')
     p.add_argument('--dataset', default='', help="folder with testA/ testB/ (default: the checkpoint's, else faces2anime)")
     p.add_argument('--json', help='also write every number to this JSON file')
@@ -200,7 +202,7 @@ def eval_cli(argv: list[str] | None = None) -> None:
     except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
     print(f'{a.checkpoint}: iteration {model.step}, {root.name}, {model.config.img_size} px'
           f'{"" if inception else " (KID-Inception: pass --inception_weights)"}\n')
-    print(format_table(results))
+    print(format_table(results, 'generator CAM' if model.config.model == 'ugatit' else f"{MODELS[model.config.model]}'s mask"))
     print(f'\nevaluated in {time.perf_counter() - t0:.1f} s')
     if a.json:
         out = {'checkpoint': str(a.checkpoint), 'step': model.step, 'dataset': str(root), 'results': results}
