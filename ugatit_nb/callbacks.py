@@ -112,9 +112,11 @@ def translation_rows(gen_st: nn.Module,  # the translating generator, s → t
         else: cols.append([real[i], ov(real, hm_same), same[i], ov(real, hm_fake), fake[i], ov(fake, hm_cyc), cyc[i]])
     return [list(r) for r in zip(*cols)]          # rows of images
 
-def sample_rows(rows: list) -> tuple[str, ...]:
+def sample_rows(rows: list,
+                heat: str = 'CAM') -> tuple[str, ...]:  # what the heat rows show: U-GAT-IT's CAM, or another method's 'mask'
     "The names of `translation_rows`' rows: all seven, or the four without heat rows."
-    return SAMPLE_ROWS if len(rows) == len(SAMPLE_ROWS) else tuple(n for n in SAMPLE_ROWS if 'CAM' not in n)
+    if len(rows) != len(SAMPLE_ROWS): return tuple(n for n in SAMPLE_ROWS if 'CAM' not in n)
+    return tuple(n.replace('CAM', heat) for n in SAMPLE_ROWS)
 
 def sample_images(root: Path, domain: str, n: int, size: int) -> torch.Tensor:
     "The first `n` usable images of test<domain> (else train<domain>); bad files are skipped with a warning naming them."
@@ -143,7 +145,8 @@ class SampleGrids(Callback):
         for name, g_st, g_ts, real in (('A2B', t.gen_a2b, t.gen_b2a, self.real['A']), ('B2A', t.gen_b2a, t.gen_a2b, self.real['B'])):
             path = t.result_root / 'samples' / f'{name}_{t.step:07d}.png'
             rows = translation_rows(g_st, g_ts, real.to(t.device))
-            grid = with_row_names(image_grid(rows), sample_rows(rows))
+            heat = 'CAM' if t.config.model == 'ugatit' else 'mask'   # AGGAN's attention is a mask, not a CAM
+            grid = with_row_names(image_grid(rows), sample_rows(rows, heat))
             t.last_samples[name] = save_png(grid, path)
         if self.show: show_sample_grids(t)
 
