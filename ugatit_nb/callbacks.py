@@ -142,10 +142,10 @@ class SampleGrids(Callback):
         self.real = {d: sample_images(t.dataset_root, d, t.config.sample_n, t.config.img_size) for d in 'AB'}
     def after_step(self, t, losses):
         if t.step % t.config.print_freq and t.step != t.config.iteration: return
+        heat = 'CAM' if t.config.model == 'ugatit' else 'mask'       # AGGAN's attention is a mask, not a CAM
         for name, g_st, g_ts, real in (('A2B', t.gen_a2b, t.gen_b2a, self.real['A']), ('B2A', t.gen_b2a, t.gen_a2b, self.real['B'])):
             path = t.result_root / 'samples' / f'{name}_{t.step:07d}.png'
             rows = translation_rows(g_st, g_ts, real.to(t.device))
-            heat = 'CAM' if t.config.model == 'ugatit' else 'mask'   # AGGAN's attention is a mask, not a CAM
             grid = with_row_names(image_grid(rows), sample_rows(rows, heat))
             t.last_samples[name] = save_png(grid, path)
         if self.show: show_sample_grids(t)

@@ -74,11 +74,13 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
     judge, c, dev = judge or load_judge(), model.config, model.device
     try: segmenters = {d: load_segmenter(d) for d in 'AB'}
     except FileNotFoundError: segmenters = None
-    def untrained(direction):                               # the attention baseline, built only where there is attention
-        with torch.random.fork_rng(devices=[]):             # its weights come from its own seed: both directions alike
+    @lru_cache(maxsize=None)
+    def untrained():                                        # the attention baseline: built once, only where there is attention
+        with torch.random.fork_rng(devices=[]):             # its weights come from its own seed
             torch.manual_seed(c.seed + 1)
             if c.model == 'ugatit': return build_generator(c).to(dev).eval()   # the same config, ablation switches included
-            return Model(c, build_networks(c)).to(dev).generator(direction).eval()   # a compared method: all its networks
+            return Model(c, build_networks(c)).to(dev)                         # a compared method: all its networks
+    untrained_gen = lambda d: untrained() if c.model == 'ugatit' else untrained().generator(d).eval()
     translator = model if isinstance(model, Model) else load(model)   # a trainer: its networks as a `Model`, where they are
     modes = {n: net.training for n, net in model.nets.items()}
     for net in model.nets.values(): net.eval()              # no spectral-norm power iteration, nothing learns
@@ -112,7 +114,7 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
                 r['kid_inception'], r['kid_inception_std'] = kid(features(inception, real_t), features(inception, fake))
             if masks is not None and heat is not None:                          # U-GAT-IT's CAM, AGGAN's masks
                 r['attention'] = attention_score(heat, masks)
-                r['attention_untrained'] = attention_score(_run(untrained(direction), x, dev)[1], masks)
+                r['attention_untrained'] = attention_score(_run(untrained_gen(direction), x, dev)[1], masks)
                 r['attention_centre'] = attention_score(centre_prior(len(x), c.img_size), masks)
                 for scale in ('global', 'local') if c.model == 'ugatit' else ():   # U-GAT-IT's critics have CAM too
                     r[f'critic_{scale}_attention'] = attention_score(_run(model.nets[f'disc_{scale}_{t.lower()}'], fake, dev)[1], masks)
