@@ -5,7 +5,9 @@ release rebuild = the release's own training iteration, rebuilt in tests/release
 release-like = the same networks and losses computed the way the reference PyTorch release computes them: one
 network call per image batch, the discriminator step's fakes built with a graph through the generators, gradients for
 the discriminators' weights computed (and discarded) in the generator step, and AdaLIN/LIN computed as the paper writes
-them. The rows between switch one thing at a time, so each saving can be read off.
+them. The rows between switch one thing at a time, so each saving can be read off. Every row starts from the presets'
+FAST_STEP (fused calls, frozen critics) and is built by trainer_for: 'plain step (08_train)' is UGATIT itself, the
+others FastUGATIT.
 
 For each (size, variant) a fresh process builds the model, runs 2 warm-up iterations, times --iters iterations, then
 counts the bytes autograd saves for backward in one more iteration (torch.autograd.graph.saved_tensors_hooks; unique
@@ -27,7 +29,7 @@ import argparse, json, os, resource, statistics, subprocess, sys, time
 SIZES = {'small': dict(light=True, img_size=128, ch=16, n_dis=7),      # 128 px, ch 16, light
          'full': dict(light=False, img_size=256, ch=64, n_dis=7),      # the paper's 256 px full model
          'tiny': dict(light=True, img_size=64, ch=16, n_res=2, n_dis=6)}   # the tiny preset's networks
-VARIANTS = {'ugatit_nb': {},                            # the defaults: exact (the release-equality test)
+VARIANTS = {'ugatit_nb': {},                            # the presets' FAST_STEP: exact (the release-equality test)
             'step in backward': dict(step_in_backward=True),                   # exact, less memory
             'fused Adam': dict(adam='fused'),                                   # other rounding
             'step in backward, fused Adam': dict(step_in_backward=True, adam='fused'),   # the leanest
@@ -74,9 +76,10 @@ def release_worker(size, iters, device):
 def worker(size, variant, iters, device, amp):
     if VARIANTS[variant] is None: return release_worker(size, iters, device)
     import torch
-    from ugatit_nb.train import UGATIT, UGATITConfig
-    cfg = UGATITConfig(**SIZES[size], device=device, **({'amp': amp} | VARIANTS[variant]))
-    m = UGATIT(cfg)
+    from ugatit_nb.comparison import trainer_for
+    from ugatit_nb.config import FAST_STEP, UGATITConfig
+    cfg = UGATITConfig(**SIZES[size], device=device, **(FAST_STEP | {'amp': amp} | VARIANTS[variant]))
+    m = trainer_for(cfg)                                 # UGATIT for the plain step, FastUGATIT for every other row
     s = cfg.img_size
     a, b = torch.rand(1, 3, s, s) * 2 - 1, torch.rand(1, 3, s, s) * 2 - 1
     sync = torch.cuda.synchronize if m.device.type == 'cuda' else (lambda: None)
@@ -116,8 +119,9 @@ def gpu_busy(step, n=3):
 def ddp_worker(size, iters, device):
     "Run under torchrun: every process times the same steps; rank 0 prints the median."
     import torch
-    from ugatit_nb.train import UGATIT, UGATITConfig
-    m = UGATIT(UGATITConfig(**SIZES[size], device=device))
+    from ugatit_nb.comparison import trainer_for
+    from ugatit_nb.config import FAST_STEP, UGATITConfig
+    m = trainer_for(UGATITConfig(**SIZES[size], device=device, **FAST_STEP))
     s = m.config.img_size
     a, b = torch.rand(1, 3, s, s) * 2 - 1, torch.rand(1, 3, s, s) * 2 - 1
     sync = torch.cuda.synchronize if m.device.type == 'cuda' else (lambda: None)

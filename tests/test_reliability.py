@@ -11,6 +11,7 @@ from ugatit_nb.checkpoint import read_checkpoint
 from ugatit_nb.cli import train_cli
 from ugatit_nb.config import tiny_config
 from ugatit_nb.data import embedded_dataset, find_images
+from ugatit_nb.fast import FastUGATIT
 from ugatit_nb.train import NonFiniteLoss, UGATIT
 from ugatit_nb.callbacks import Callback, Checkpoints
 from ugatit_nb.viz import read_log
@@ -203,7 +204,7 @@ def test_the_command_line_explains_itself(data, tmp_path):
         out = cli('--preset', 'tiny', '--device', 'cuda')
         assert error_lines(out.stderr) == ["error: device 'cuda': CUDA is not available here"]
     with pytest.warns(UserWarning, match='fp16 on a CPU runs several times slower'):
-        UGATIT(tiny_config(ch=8, n_res=1, device='cpu', amp='fp16'))
+        FastUGATIT(tiny_config(ch=8, n_res=1, device='cpu', amp='fp16'))
 
 
 def test_a_kill_while_resume_rewrites_the_log_loses_no_line(data, tmp_path):

@@ -10,13 +10,18 @@ from release_reference import release_networks, release_optimizers, release_trai
 from ugatit_nb.official import to_official
 from ugatit_nb.callbacks import Checkpoints, LinearDecayLR
 from ugatit_nb.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
+from ugatit_nb.comparison import trainer_for
+from ugatit_nb.config import FAST_STEP
+from ugatit_nb.fast import FastUGATIT
 from ugatit_nb.train import RELEASE_NAME, UGATIT, UGATITConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = UGATITConfig(light=True, img_size=128, ch=4, n_res=1, n_dis=7, iteration=4, lr=1e-4, device='cpu')
 
 
-@pytest.mark.parametrize('variant', [{}, dict(step_in_backward=True), dict(fuse_calls=False),
+# each variant is applied over the presets' FAST_STEP; the first and the last two are FastUGATIT's, the plain one UGATIT's
+@pytest.mark.parametrize('variant', [{}, dict(fuse_calls=False, freeze_d_in_g_step=False), dict(step_in_backward=True),
+                                     dict(fuse_calls=False),
                                      dict(fuse_calls=False, share_translations=False),
                                      dict(fuse_calls=False, detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
                                           share_translations=False)])
@@ -24,7 +29,8 @@ def test_iterations_match_the_release_algorithm(variant):
     torch.manual_seed(0)
     rel = release_networks(ch=4, n_res=1, img_size=128, light=True)
     G_optim, D_optim = release_optimizers(rel)
-    ours = UGATIT(replace(CFG, **variant)).load_official({k: m.state_dict() for k, m in rel.items()})
+    ours = trainer_for(replace(CFG, **{**FAST_STEP, **variant})).load_official({k: m.state_dict() for k, m in rel.items()})
+    assert type(ours) is (UGATIT if variant == dict(fuse_calls=False, freeze_d_in_g_step=False) else FastUGATIT)
     lr = LinearDecayLR()
     torch.manual_seed(1)
     for step in range(1, 5):                               # steps 3 and 4 are in the decay half
@@ -127,10 +133,10 @@ def test_non_finite_loss_is_named(tmp_path):
 
 
 def test_channels_last_gives_the_same_step():
-    cfg = UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu')
+    cfg = UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu', **FAST_STEP)
     a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
-    torch.manual_seed(0); plain = UGATIT(cfg).train_step(a, b)
-    torch.manual_seed(0); nhwc = UGATIT(replace(cfg, channels_last=True)).train_step(a, b)
+    torch.manual_seed(0); plain = FastUGATIT(cfg).train_step(a, b)
+    torch.manual_seed(0); nhwc = FastUGATIT(replace(cfg, channels_last=True)).train_step(a, b)
     for k in plain: assert nhwc[k] == pytest.approx(plain[k], rel=1e-4, abs=1e-6), k
 
 
@@ -143,15 +149,15 @@ def test_gpu_only_paths_are_guarded():
 
 @pytest.mark.parametrize('options', [dict(adam='fused', step_in_backward=True), dict(adam='foreach')])
 def test_resume_is_exact_with_adam_kernels_and_step_in_backward(tmp_path, options):
-    cfg = UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu', **options)
+    cfg = UGATITConfig(light=True, img_size=64, ch=8, n_res=1, n_dis=5, device='cpu', **FAST_STEP, **options)
     a, b = torch.rand(1, 3, 64, 64) * 2 - 1, torch.rand(1, 3, 64, 64) * 2 - 1
-    torch.manual_seed(0); straight = UGATIT(cfg)
+    torch.manual_seed(0); straight = FastUGATIT(cfg)
     for _ in range(3): straight.train_step(a, b)
-    torch.manual_seed(0); first = UGATIT(cfg)
+    torch.manual_seed(0); first = FastUGATIT(cfg)
     for _ in range(2): first.train_step(a, b)
     path = first.save_checkpoint(tmp_path / 'ckpt.pt')
-    resumed = UGATIT(cfg).load_checkpoint(path)
-    other = UGATIT(replace(cfg, adam='for-loop', step_in_backward=False)).load_checkpoint(path)   # another run's kernels
+    resumed = FastUGATIT(cfg).load_checkpoint(path)
+    other = FastUGATIT(replace(cfg, adam='for-loop', step_in_backward=False)).load_checkpoint(path)   # another run's kernels
     key = 'fused' if options['adam'] == 'fused' else 'foreach'
     assert all(g[key] for opt in (resumed.opt_g, resumed.opt_d) for g in opt.param_groups)
     assert not any(g['fused'] or g['foreach'] for opt in (other.opt_g, other.opt_d) for g in opt.param_groups)

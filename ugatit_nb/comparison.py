@@ -5,11 +5,10 @@
 # %% ../nbs/15_comparison.ipynb #801b8f8a
 from __future__ import annotations
 import torch
-from .checkpoint import Resumable
-from .config import UGATITConfig, check_config, pick_device
+from .config import UGATITConfig, check_config
 from .distributed import dist_env
-from .inference import Model, build_networks
-from .train import UGATIT
+from .train import Trainer, UGATIT
+from .fast import FastUGATIT, wants_speed
 from . import aggan, cartoongan, cyclegan, drit, munit, unit
 
 # %% auto #0
@@ -17,34 +16,19 @@ __all__ = ['TRAINERS', 'METHODS', 'PAPER_KID', 'Baseline', 'CycleGANTrainer', 'U
            'AGGANTrainer', 'CartoonGANTrainer', 'trainer_for']
 
 # %% ../nbs/15_comparison.ipynb #445e5f9e
-class Baseline(Resumable):
-    "A compared method's algorithm (the class before this one in the MRO) with its networks, two Adams and U-GAT-IT's loop."
+class Baseline(Trainer):
+    "A compared method's algorithm (the class before this one in the MRO) in `Trainer`'s loop: U-GAT-IT's files, callbacks and resume."
     key: str = ''                    # `config.model`
-    title: str = ''                  # the paper's name, for progress bars and tables
-    critics: tuple = ()              # the networks the critics' Adam updates; every other one is the generator side's
-    # U-GAT-IT's loop (08_train): the run's folder and lock, batches, callbacks, Ctrl-C; an iteration = translate,
-    # a discriminator step, a generator step; each update checks that its losses are finite
-    fit, bind_run, request_stop, train_step = UGATIT.fit, UGATIT.bind_run, UGATIT.request_stop, UGATIT.train_step
-    make_optimizer, backward, _update = UGATIT.make_optimizer, UGATIT.backward, UGATIT._update
-    save_weights, load_checkpoint = UGATIT.save_weights, UGATIT.load_checkpoint
 
-    def __init__(self, config: UGATITConfig):
-        c = self.config = check_config(config)
+    def refuse(self, c: UGATITConfig):
         if c.model != self.key: raise ValueError(f'{type(self).__name__} trains model={self.key!r}; the config says model={c.model!r}')
-        if c.phase != 'train': raise ValueError("phase='test' translates with a trained model: ugatit_nb.cli.run(config)")
-        if c.amp != 'off' or c.compile or c.channels_last:
-            raise ValueError(f"{self.title} trains in float32, uncompiled: amp, compile and channels_last (08b_fast) are U-GAT-IT's")
+        if c.amp != 'off' or c.compile or c.channels_last or c.step_in_backward or c.adam != 'auto':
+            raise ValueError(f"{self.title} trains in float32, uncompiled, with plain Adam: amp, compile, channels_last, "
+                             "step_in_backward and adam (08b_fast) are U-GAT-IT's")
         if dist_env()[1] > 1: raise ValueError(f"{self.title} trains in one process: torchrun (07d_distributed) is U-GAT-IT's")
-        self.device, self.rank, self.world_size = pick_device(c.device), 0, 1
-        torch.manual_seed(c.seed)
-        self.model = Model(c, build_networks(c))          # the method's networks and the config (07e_inference)
-        self.nets = self.model.nets
-        for net in self.nets.values(): net.to(self.device).train()
-        self.gen_a2b, self.gen_b2a = self.model.generator('A2B'), self.model.generator('B2A')   # what the sample grids call
-        self.opt_g = self.make_optimizer([net for n, net in self.nets.items() if n not in self.critics])
-        self.opt_d = self.make_optimizer([self.nets[n] for n in self.critics])
-        self.step, self.dataset_root, self.result_root = 0, None, None
-        self.last_samples, self.last_checkpoint, self.last_evaluation, self.stop_requested = {}, None, None, False
+
+    def attach(self):                                     # what the sample grids call: one direction, as `Model` composes it
+        self.gen_a2b, self.gen_b2a = self.model.generator('A2B'), self.model.generator('B2A')
 
     def extra_state(self) -> dict: return {}             # a method's own state beyond weights, optimizers and RNG
     def load_extra_state(self, state: dict): pass
@@ -64,9 +48,11 @@ class CartoonGANTrainer(cartoongan.CartoonGAN, Baseline): "CartoonGAN (14f_carto
 TRAINERS = {'ugatit': UGATIT, 'cyclegan': CycleGANTrainer, 'unit': UNITTrainer, 'munit': MUNITTrainer,
             'drit': DRITTrainer, 'aggan': AGGANTrainer, 'cartoongan': CartoonGANTrainer}
 
-def trainer_for(config: UGATITConfig):
-    "The trainer of `config.model`: `UGATIT` (08_train) or a compared method's, with the same loop, files and callbacks."
-    return TRAINERS[check_config(config).model](config)
+def trainer_for(config: UGATITConfig) -> Trainer:
+    "The trainer of `config.model`: `UGATIT` (08_train), `FastUGATIT` where the config asks for a speed option (08b_fast), or a compared method's."
+    c = check_config(config)
+    if c.model == 'ugatit' and wants_speed(c): return FastUGATIT(c)
+    return TRAINERS[c.model](c)
 
 # %% ../nbs/15_comparison.ipynb #ed7cd69c
 METHODS = {'U-GAT-IT': {}, 'CycleGAN': dict(model='cyclegan'), 'UNIT': dict(model='unit'), 'MUNIT': dict(model='munit'),

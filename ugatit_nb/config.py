@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 import torch
 
 # %% auto #0
-__all__ = ['ARCH_FIELDS', 'NETWORKS', 'MODELS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'UGATITConfig', 'tiny_config',
-           'cpu_config', 'paper_config', 'check_config', 'pick_device']
+__all__ = ['FAST_STEP', 'ARCH_FIELDS', 'NETWORKS', 'MODELS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'PLAIN_STEP',
+           'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config', 'speed_options', 'use_backend_flags',
+           'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -56,7 +57,8 @@ class UGATITConfig:
     eval_freq: int = 0            # every N iterations: judge, KID and attention scores into the log (0 = never)
     num_workers: int = 0          # data-loading processes
 
-    # where and how fast (08b_fast): none of these changes what a step computes, beyond rounding
+    # where and how fast (08b_fast): none of these changes what a step computes, beyond rounding. Their defaults are
+    # 08_train's plain step (`PLAIN_STEP`); `UGATIT` refuses any other value, `FastUGATIT` honours them all
     device: str = 'auto'          # 'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', 'mps'; under torchrun, each process's own GPU
     dist_timeout: int = 300       # under torchrun: seconds a process waits for the others before it stops with an error
     benchmark_flag: bool = True   # cudnn.benchmark on CUDA (fixed image size: let cuDNN pick kernels)
@@ -68,9 +70,9 @@ class UGATITConfig:
     fold_norms: bool = True       # LIN/AdaLIN as one per-channel multiply-add (less memory and time; same math)
     sn_divide_output: bool = False  # spectral norm: divide each critic layer's output by σ, not its weight (faster; other rounding)
     detach_d_fakes: bool = True   # D step: make fakes without a graph (the release keeps one: same numbers, more memory)
-    freeze_d_in_g_step: bool = True  # G step: no gradients for D's weights (the release computes and discards them)
+    freeze_d_in_g_step: bool = False  # G step: no gradients for D's weights (the release computes and discards them)
     share_translations: bool = True  # translate once per iteration for both steps (the release translates twice)
-    fuse_calls: bool = True       # 3 generator calls per iteration, not 6, and real + fake in one critic call (same math)
+    fuse_calls: bool = False      # 3 generator calls per iteration, not 6, and real + fake in one critic call (same math)
     adam: str = 'auto'            # Adam's kernels: 'auto' (torch's choice: 'foreach' on a GPU, 'for-loop' on a CPU),
                                   # 'foreach', 'for-loop', or 'fused' (fewest kernels; other rounding)
     step_in_backward: bool = False  # update each weight as soon as its gradient is complete: same numbers, less memory
@@ -83,16 +85,18 @@ def tiny_config(**kw) -> UGATITConfig:
     return replace(UGATITConfig(light=True, img_size=64, ch=16, n_res=2, n_dis=6, iteration=300, print_freq=50,
                                 save_freq=100, batch_size=2), **kw)
 
+FAST_STEP = dict(fuse_calls=True, freeze_d_in_g_step=True)   # the same math in fewer calls (08b_fast): ×1.2 on a CPU
+
 def cpu_config(**kw) -> UGATITConfig:
-    "The CPU recipe: the tiny preset's networks at twice the learning rate, λ₄ = 10, for 1600 iterations, evaluated every 400 (about 13 minutes on 2 cores)."
+    "The CPU recipe: the tiny preset's networks at twice the learning rate, λ₄ = 10, for 1600 iterations, evaluated every 400 (about 13 minutes on 2 cores), computed by `FastUGATIT`'s fused calls."
     # λ₄ = 10, not the paper's 1000: in a run this short the CAM term outweighs the translation's own losses, and the
     # faces come out worse (structure 0.63 / 0.67 against 0.70 / 0.72 on the same seed; 09a_recipe has the runs)
     return replace(UGATITConfig(light=True, img_size=64, ch=16, n_res=2, n_dis=6, batch_size=2, lr=2e-4, cam_weight=10.,
-                                iteration=1600, print_freq=400, save_freq=400, eval_freq=400), **kw)
+                                iteration=1600, print_freq=400, save_freq=400, eval_freq=400, **FAST_STEP), **kw)
 
 def paper_config(**kw) -> UGATITConfig:
-    "The paper's setting: 256 px, full generator, 1M iterations (a GPU job)."
-    return replace(UGATITConfig(), **kw)
+    "The paper's setting: 256 px, full generator, 1M iterations (a GPU job), computed by `FastUGATIT`'s fused calls."
+    return replace(UGATITConfig(**FAST_STEP), **kw)
 
 # %% ../nbs/07c_config.ipynb #87d44792
 ARCH_FIELDS = ('model', 'light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm', 'networks', 'smoothing')
@@ -102,6 +106,19 @@ MODELS = {'ugatit': 'U-GAT-IT', 'cyclegan': 'CycleGAN', 'unit': 'UNIT', 'munit':
 
 PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
 ADAMS, COMPILE_MODES = ('auto', 'foreach', 'for-loop', 'fused'), ('default', 'reduce-overhead', 'max-autotune')
+PLAIN_STEP = dict(fuse_calls=False, share_translations=True, detach_d_fakes=True, freeze_d_in_g_step=False,
+                  step_in_backward=False, adam='auto', amp='off', compile=False, channels_last=False, fold_norms=True,
+                  sn_divide_output=False)   # each speed option's value in 08_train's plain step: `UGATITConfig`'s defaults
+
+def speed_options(c: UGATITConfig) -> dict:
+    "The speed options `c` sets to something other than the plain step's value (08b_fast computes them)."
+    return {k: getattr(c, k) for k, plain in PLAIN_STEP.items() if getattr(c, k) != plain}
+
+def use_backend_flags(c: UGATITConfig, device: torch.device):
+    "cuDNN's kernel search and TF32 for a CUDA run: process-wide switches, so a run sets them when it starts, not a constructor."
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = c.benchmark_flag
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = c.tf32
 
 def check_config(c: UGATITConfig) -> UGATITConfig:
     "Refuse settings that cannot work, with one line that says which and why (before any network is built)."

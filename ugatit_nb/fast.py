@@ -10,11 +10,12 @@ from itertools import chain
 import torch
 from torch.optim.adam import adam as _adam
 from .norms import AdaLIN, LIN, SNConv2d, SNLinear
-from .config import UGATITConfig
+from .config import PLAIN_STEP, UGATITConfig, speed_options
 from .distributed import dist_env
+from .train import UGATIT
 
 # %% auto #0
-__all__ = ['SPEED_OPTIONS', 'InBackwardAdam', 'wants_speed', 'Speedups']
+__all__ = ['InBackwardAdam', 'wants_speed', 'FastUGATIT']
 
 # %% ../nbs/08b_fast.ipynb #96e5b31c
 class InBackwardAdam(torch.optim.Adam):
@@ -43,17 +44,14 @@ class InBackwardAdam(torch.optim.Adam):
         return closure() if closure is not None else None
 
 # %% ../nbs/08b_fast.ipynb #d72456b8
-SPEED_OPTIONS = dict(fuse_calls=False, share_translations=True, detach_d_fakes=True, freeze_d_in_g_step=False,
-                     step_in_backward=False, adam='auto', amp='off', compile=False, channels_last=False, fold_norms=True,
-                     sn_divide_output=False)   # each option's value in 08_train's plain step
-
 def wants_speed(c: UGATITConfig) -> bool:
-    "Does `c` ask for anything 08_train's plain step does not do (any option above, or a GPU's cuDNN/TF32 settings)?"
-    return (any(getattr(c, k) != v for k, v in SPEED_OPTIONS.items())
-            or (c.device.startswith('cuda') or (c.device == 'auto' and torch.cuda.is_available())))
+    "Does `c` ask for anything 08_train's plain step does not do (a speed option off its `PLAIN_STEP` value)?"
+    return bool(speed_options(c))
 
-class Speedups:
-    "The speed options and release-order switches of `UGATITConfig`, mixed into `UGATIT` (as `FastUGATIT`): how a step is computed, never what."
+class FastUGATIT(UGATIT):
+    "`UGATIT` computed faster: the speed options and release-order switches of `UGATITConfig` (how a step is computed, never what)."
+    speed_options = tuple(PLAIN_STEP)                # it honours every one of them
+
     def __init__(self, config: UGATITConfig | None = None):
         c = config or UGATITConfig()
         if dist_env()[1] > 1:
@@ -72,9 +70,6 @@ class Speedups:
                           'use amp=bf16 or off', stacklevel=2)
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')   # fp16 needs loss scaling
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')
-        if self.device.type == 'cuda':
-            torch.backends.cudnn.benchmark = c.benchmark_flag
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = c.tf32
 
     def wrap(self, net):
         "Set the norms' and spectral norm's kernels, the memory format, and compile if asked."

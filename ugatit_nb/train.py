@@ -16,33 +16,27 @@ from .checkpoint import (RELEASE_NAMES, CheckpointError, NonFiniteLoss, Resumabl
                                   lock_result_folder, printable, read_checkpoint)
 from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids
 from .evaluate import Evaluate
-from .config import UGATITConfig, ARCH_FIELDS, check_config, pick_device, tiny_config, paper_config
+from .config import (UGATITConfig, ARCH_FIELDS, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags,
+                              tiny_config, paper_config)
 from .inference import NET_NAMES, Model, build_networks
 from .data import load_split, resolve_dataset, UnpairedBatches
 from .distributed import start_distributed, data_parallel, any_process, ctrl_c_stops, lost_contact_error
-from .fast import Speedups, wants_speed
 
 # %% auto #0
-__all__ = ['RELEASE_NAME', 'UGATIT', 'FastUGATIT', 'default_callbacks']
+__all__ = ['RELEASE_NAME', 'Trainer', 'UGATIT', 'default_callbacks']
 
 # %% ../nbs/08_train.ipynb #9ffe36f4
 RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, disc_global_a ↔ disGA, …
 
-class UGATIT(Resumable):
-    "A `Model` (the six networks and their config) and the two optimizers; `train_step` is one iteration of the paper."
-    title = 'U-GAT-IT'                                 # the method, as progress bars and tables name it
-    def __new__(cls, config: UGATITConfig | None = None):
-        if cls is UGATIT and wants_speed(config or UGATITConfig()): cls = FastUGATIT   # speed options: 08b_fast
-        return super().__new__(cls)
+class Trainer(Resumable):
+    "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (translate → critic step → generator step), `fit` and resume."
+    title = ''                     # the method, as progress bars and tables name it
+    critics: tuple = ()            # the networks the critics' Adam updates; every other one is the generator side's
+    speed_options: tuple = ()      # the speed options of `UGATITConfig` it computes (08b_fast's `FastUGATIT`: all)
 
-    def __init__(self, config: UGATITConfig | None = None):
-        c = self.config = check_config(config or UGATITConfig())   # clear errors before anything is built
-        if c.model != 'ugatit':
-            raise ValueError(f'model={c.model!r} is a compared method (14_baselines): train it with ugatit_nb.comparison.trainer_for(config) '
-                             f'or ugatit_nb_train --model {c.model}')
-        if c.networks != 'pytorch':
-            raise ValueError(f'networks={c.networks!r} are the TF release\'s, for converted weights (ugatit_nb.load): '
-                             'train with networks=\'pytorch\'')
+    def __init__(self, config: UGATITConfig):
+        c = self.config = check_config(config)         # clear errors before anything is built
+        self.refuse(c)                                 # what this method cannot honour, in one line
         if c.phase != 'train':
             raise ValueError("phase='test' translates the test splits with a trained model: ugatit_nb.run(config) "
                              "or ugatit_nb_train --phase test")
@@ -53,12 +47,10 @@ class UGATIT(Resumable):
         self.model = Model(c, build_networks(c))       # the networks and their config (07e_inference), trained here
         self.nets = self.model.nets
         for net in self.nets.values(): net.to(self.device).train()
-        for name, net in self.nets.items():            # self.gen_a2b(x) etc.: under torchrun, the DDP wrapper (07d)
-            setattr(self, name, data_parallel(self.wrap(net), self.device) if self.world_size > 1 else self.wrap(net))
-        self.gens = [self.nets['gen_a2b'], self.nets['gen_b2a']]
-        self.discs = [self.nets[n] for n in NET_NAMES[2:]]
-        # one Adam for both generators (and their η), one for the four critics; β₁ = 0.5 as the release
-        self.opt_g, self.opt_d = self.make_optimizer(self.gens), self.make_optimizer(self.discs)
+        self.attach()                                  # the names the steps call the networks by
+        # one Adam for the generator side, one for the critics; β₁ = 0.5 as the releases
+        self.opt_g = self.make_optimizer([net for n, net in self.nets.items() if n not in self.critics])
+        self.opt_d = self.make_optimizer([self.nets[n] for n in self.critics])
         self.step = 0                                  # completed iterations
         self.dataset_root: Path | None = None          # set by `bind_run`
         self.result_root: Path | None = None
@@ -66,6 +58,14 @@ class UGATIT(Resumable):
         self.last_checkpoint: Path | None = None       # newest checkpoint of this run
         self.last_evaluation: dict | None = None       # newest `evaluate` result (the `Evaluate` callback sets it)
         self.stop_requested = False                    # Ctrl-C: stop after the current iteration
+
+    def refuse(self, c: UGATITConfig):
+        "Raise a one-line `ValueError` for a setting this trainer cannot honour."
+
+    def attach(self):
+        "`self.gen_a2b(x)` etc. for each network; under torchrun, the DDP wrapper (07d_distributed)."
+        for name, net in self.nets.items():
+            setattr(self, name, data_parallel(self.wrap(net), self.device) if self.world_size > 1 else self.wrap(net))
 
     def wrap(self, net: torch.nn.Module) -> torch.nn.Module: return net    # 08b_fast: compiled
     def make_optimizer(self, nets) -> torch.optim.Optimizer:
@@ -88,6 +88,39 @@ class UGATIT(Resumable):
                                     f'(non-finite: {", ".join(bad)})')
         self.backward(opt, total)
         return values
+
+    def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
+        "One iteration: a discriminator step, then a generator step. Batches (B,3,S,S) in [-1, 1]."
+        real_a, real_b = real_a.to(self.device), real_b.to(self.device)
+        t = self.translate(real_a, real_b)   # once: the D step changes no generator weight, so the G step can use them too
+        losses = self.discriminator_step(real_a, real_b, t)
+        losses |= self.generator_step(real_a, real_b, t)
+        self.step += 1
+        return losses
+
+class UGATIT(Trainer):
+    "The paper's iteration as written: `translate`, `discriminator_step`, `generator_step` over the six networks."
+    title = 'U-GAT-IT'
+    critics = NET_NAMES[2:]                            # disc_global_a, disc_global_b, disc_local_a, disc_local_b
+
+    def __init__(self, config: UGATITConfig | None = None): super().__init__(config or UGATITConfig())
+
+    def refuse(self, c: UGATITConfig):
+        if c.model != 'ugatit':
+            raise ValueError(f'model={c.model!r} is a compared method (14_baselines): train it with ugatit_nb.comparison.trainer_for(config) '
+                             f'or ugatit_nb_train --model {c.model}')
+        if c.networks != 'pytorch':
+            raise ValueError(f'networks={c.networks!r} are the TF release\'s, for converted weights (ugatit_nb.load): '
+                             'train with networks=\'pytorch\'')
+        if asked := {k: v for k, v in speed_options(c).items() if k not in self.speed_options}:
+            raise ValueError(f"{type(self).__name__} runs the paper's step as written, and "
+                             f"{', '.join(f'{k}={v!r}' for k, v in asked.items())} are speed options (08b_fast): "
+                             "build ugatit_nb.fast.FastUGATIT(config), or ugatit_nb.comparison.trainer_for(config), which picks it")
+
+    def attach(self):
+        super().attach()
+        self.gens = [self.nets['gen_a2b'], self.nets['gen_b2a']]
+        self.discs = [self.nets[n] for n in self.critics]
 
     def translate(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
         "Every generator output of an iteration, by name: translations, identities and cycles, with η where a loss uses it."
@@ -142,18 +175,6 @@ class UGATIT(Resumable):
         for g in self.gens: clip_rho_(g)                           # ρ ← clip[0,1](ρ − τΔρ)
         return values
 
-    def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
-        "One iteration: a discriminator step, then a generator step. Batches (B,3,S,S) in [-1, 1]."
-        real_a, real_b = real_a.to(self.device), real_b.to(self.device)
-        t = self.translate(real_a, real_b)   # once: the D step changes no generator weight, so the G step can use them too
-        losses = self.discriminator_step(real_a, real_b, t)
-        losses |= self.generator_step(real_a, real_b, t)
-        self.step += 1
-        return losses
-
-class FastUGATIT(Speedups, UGATIT):
-    "`UGATIT` with `Speedups` (08b_fast): the trainer a config that asks for any speed option gets."
-
 
 # %% ../nbs/08_train.ipynb #13b3f1b7
 @patch
@@ -166,12 +187,12 @@ def to_official(self: UGATIT) -> dict: return self.model.to_official()
 
 # %% ../nbs/08_train.ipynb #e24d4ade
 @patch
-def save_weights(self: UGATIT, path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+def save_weights(self: Trainer, path: str | Path, dtype: torch.dtype = torch.float16) -> Path:
     "Write the six networks alone, the config and the iteration: a model to ship (`Model.save`, 07e_inference)."
     self.model.step = self.step; return self.model.save(path, dtype)
 
 @patch
-def load_checkpoint(self: UGATIT, path: str | Path) -> UGATIT:
+def load_checkpoint(self: Trainer, path: str | Path) -> Trainer:
     "Continue from checkpoint `path`."
     self.load_state_dict(read_checkpoint(path), str(path)); return self
 
@@ -180,7 +201,8 @@ def from_checkpoint(cls: UGATIT, path: str | Path, device: str = 'cpu') -> UGATI
     "A trainer holding the networks of a checkpoint file (ugatit_nb's or the release's), to train further or fine-tune."
     from ugatit_nb.inference import load
     model = load(path)                                   # networks and config, whichever kind of file (07e_inference)
-    m = cls(replace(model.config, device=device, compile=False, phase='train', resume=False, overwrite=False))
+    plain = {k: v for k, v in PLAIN_STEP.items() if k not in cls.speed_options}   # the run's speed options, if `cls` computes them
+    m = cls(replace(model.config, **{**plain, 'device': device, 'compile': False, 'phase': 'train', 'resume': False, 'overwrite': False}))
     for n, net in m.nets.items(): net.load_state_dict(model.nets[n].state_dict())
     m.step = model.step
     return m
@@ -195,22 +217,23 @@ def default_callbacks(show: bool = False,  # also draw the sample grids in the n
     return cbs
 
 @patch
-def bind_run(self: UGATIT, dataset_root=None) -> UGATIT:
+def bind_run(self: Trainer, dataset_root=None) -> Trainer:
     "Fix the dataset and result folders of this run (<result_dir>/<dataset name>/)."
     self.dataset_root = Path(dataset_root) if dataset_root else resolve_dataset(self.config.dataset)
     self.result_root = Path(self.config.result_dir) / self.dataset_root.name
     return self
 
 @patch
-def request_stop(self: UGATIT):
+def request_stop(self: Trainer):
     "Ask `fit` to stop (and checkpoint) after the current iteration: what Ctrl-C does."
     self.stop_requested = True
 
 @patch
-def fit(self: UGATIT, callbacks: list[Callback] | None = None, batches=None, show: bool = False) -> UGATIT:
+def fit(self: Trainer, callbacks: list[Callback] | None = None, batches=None, show: bool = False) -> Trainer:
     "Train until `config.iteration` (first resuming, with `config.resume`); Ctrl-C saves and returns."
     c = self.config
     if self.result_root is None: self.bind_run()
+    use_backend_flags(c, self.device)                     # cuDNN/TF32 on a GPU: process-wide, so set by the run
     run_lock = lock_result_folder(self.result_root) if self.rank == 0 else None   # one run per folder (freed if we die)
     started = []
     try:
