@@ -56,7 +56,7 @@ setuptools.setup(
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'tensorboard': ['tensorboard'], 'faces': ['opencv-python-headless>=4.8,<5'],
                     'export': ['onnx', 'onnxruntime'], 'serve': ['fastapi>=0.100', 'uvicorn>=0.20'],
-                    'docs': ['nbconvert', 'latex2mathml']},
+                    'docs': ['nbconvert', 'latex2mathml'], 'course': ['nbgrader>=0.9,<0.10']},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),
