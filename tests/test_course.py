@@ -30,7 +30,7 @@ def test_every_notebook_of_the_path_has_exercises_with_hint_solution_and_check(n
         assert task['cell_type'] == 'markdown' and '<summary>Hint</summary>' in text, f'{name}: cell {i - 1} has no hint'
         assert '### BEGIN SOLUTION' in ''.join(answer['source']), f'{name}: cell {i} holds no solution'
         assert grader(check, 'grade') and grader(check, 'points') > 0, f'{name}: cell {i + 1} is not a graded check'
-        assert re.search(r'\bcheck_\w+\(', ''.join(check['source'])), f'{name}: cell {i + 1} calls no check'
+        assert re.search(r'\bcheck_\w+\(|ExerciseError\(', ''.join(check['source'])), f'{name}: cell {i + 1} checks nothing'
 
 
 def run_course(*args):
@@ -71,3 +71,10 @@ def test_grading_names_a_notebook_that_was_not_released(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'course.py'), 'grade', str(tmp_path / 'subs'),
                           '--out', str(tmp_path / 'course')], capture_output=True, text=True)
     assert out.returncode != 0 and out.stderr.strip().count('\n') == 0 and '99_nothing was not released' in out.stderr, out.stderr
+
+
+def test_the_readme_course_map_is_the_course_path_in_order():
+    text = (ROOT / 'README.md').read_text(encoding='utf-8').split('## The course', 1)[1].split('\n## ', 1)[0]
+    listed = re.findall(r'^\| \d+ \| `([^`]+)` \| (\d+) \|', text, re.M)
+    assert listed == [(name, str(minutes)) for name, minutes, _ in COURSE], listed
+    assert 'python tools/course.py release' in text and 'python tools/course.py grade' in text

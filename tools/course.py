@@ -96,11 +96,13 @@ def find_submissions(folder: Path) -> dict[str, dict[str, Path]]:
 def grade(submissions: Path, out: Path) -> dict:
     "Autograde every submitted notebook against its source (hidden tests included); {student: {notebook: (score, max)}}."
     subs = find_submissions(submissions)
-    write_config(out)
-    for student, nbs in subs.items():
+    for student, nbs in subs.items():                          # every notebook named before anything is written
         for name, path in nbs.items():
             if not (out / 'source' / name / f'{name}.ipynb').is_file():
                 fail(f'{path}: {name} was not released from {out} (run: python tools/course.py release --out {out} {name})')
+    write_config(out)
+    for student, nbs in subs.items():
+        for name, path in nbs.items():
             dest = out / 'submitted' / student / name
             shutil.rmtree(dest, ignore_errors=True); dest.mkdir(parents=True)
             for extra in (out / 'source' / name).iterdir():      # the records it reads, as released

@@ -77,6 +77,7 @@ class ImagePool:
 
     def __call__(self, fakes: torch.Tensor) -> torch.Tensor:
         "Fakes (B, 3, S, S), detached → the batch the critic sees."
+        if self.size == 0: return fakes                          # no history: the critic sees this iteration's fakes
         out = []
         for img in fakes:
             if len(self.images) < self.size: self.images.append(img); out.append(img)   # fill the history first
