@@ -12,8 +12,8 @@ import torch
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'verify_checkpoint', 'read_checkpoint', 'printable',
            'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes',
-           'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'claim_result_folder', 'rotate_checkpoints',
-           'rng_state', 'set_rng_state', 'NonFiniteLoss', 'Resumable']
+           'refuse_special', 'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'claim_result_folder',
+           'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss', 'Resumable']
 
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
@@ -26,6 +26,7 @@ class CheckpointError(ValueError):
 def atomic_save(obj, path: str | Path) -> Path:
     "torch.save to a temporary file beside `path`, fsync, then rename over `path` (all or nothing)."
     path = Path(path)
+    refuse_special(path, CheckpointError)                   # a rename would replace a device or a FIFO with a file
     tmp = path.with_name(f'{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp')   # a name no other writer uses
     untouched = 'the checkpoints written before are untouched'
     try:
@@ -107,10 +108,16 @@ def remove_partial_writes(folder: str | Path) -> list[Path]:
     for p in partial: p.unlink()
     return partial
 
+def refuse_special(path: Path, error=ValueError):
+    "Refuse an output path that exists and is not a regular file: a device, a FIFO, a socket (writing would replace it)."
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise error(f'{path}: exists and is not a regular file (a device, a FIFO or a socket); give a file name to write')
+
 def check_writable(path: str | Path) -> Path:
-    "Refuse, before any work is done, an output file that cannot be written (a folder, a path under a file, a read-only place)."
+    "Refuse, before any work is done, an output file that cannot be written (a folder, a device, a path under a file, a read-only place)."
     path = Path(path)
     if path.is_dir(): raise ValueError(f'{path}: is a folder; give a file name to write')
+    refuse_special(path)
     for up in path.parents:
         if up.exists():
             if not up.is_dir(): raise ValueError(f'{path}: cannot write there ({up} is a file, not a folder)')

@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 import torch
 
 # %% auto #0
-__all__ = ['FAST_STEP', 'ARCH_FIELDS', 'NETWORKS', 'MODELS', 'PHASES', 'AMPS', 'ADAMS', 'COMPILE_MODES', 'PLAIN_STEP',
-           'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config', 'speed_options', 'use_backend_flags',
-           'check_config', 'pick_device']
+__all__ = ['FAST_STEP', 'ARCH_FIELDS', 'NETWORKS', 'MODELS', 'PHASES', 'AMPS', 'MAX_IMG_SIZE', 'ADAMS', 'COMPILE_MODES',
+           'PLAIN_STEP', 'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config', 'image_side', 'speed_options',
+           'use_backend_flags', 'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -105,6 +105,16 @@ MODELS = {'ugatit': 'U-GAT-IT', 'cyclegan': 'CycleGAN', 'unit': 'UNIT', 'munit':
           'cartoongan': 'CartoonGAN'}        # `model` → the paper's name (table 2 of U-GAT-IT compares all seven)
 
 PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
+MAX_IMG_SIZE = 1024                 # 4× the paper's side: a light model's translation of one image is then 2 GB of features
+
+def image_side(v: str) -> int:
+    "An argparse type for an image side: a whole number, a multiple of 4 from 8 to `MAX_IMG_SIZE`."
+    import argparse
+    try: n = int(v)
+    except ValueError: raise argparse.ArgumentTypeError(f'expected a whole number of pixels, got {v!r}') from None
+    if n % 4 or not 8 <= n <= MAX_IMG_SIZE:
+        raise argparse.ArgumentTypeError(f'must be a multiple of 4 from 8 to {MAX_IMG_SIZE}, got {n}')
+    return n
 ADAMS, COMPILE_MODES = ('auto', 'foreach', 'for-loop', 'fused'), ('default', 'reduce-overhead', 'max-autotune')
 PLAIN_STEP = dict(fuse_calls=False, share_translations=True, detach_d_fakes=True, freeze_d_in_g_step=False,
                   step_in_backward=False, adam='auto', amp='off', compile=False, channels_last=False, fold_norms=True,
@@ -139,7 +149,11 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
         raise ValueError(f"decoder_norm must be one of {', '.join(DECODER_NORMS)}, got {c.decoder_norm!r}")
     if c.networks not in NETWORKS: raise ValueError(f"networks must be one of {', '.join(NETWORKS)}, got {c.networks!r}")
     if c.model not in MODELS: raise ValueError(f"model must be one of {', '.join(MODELS)}, got {c.model!r}")
-    if c.img_size % 4 or c.img_size < 8: raise ValueError(f'img_size must be a multiple of 4 of at least 8, got {c.img_size}')
+    if c.img_size % 4 or not 8 <= c.img_size <= MAX_IMG_SIZE:
+        raise ValueError(f'img_size must be a multiple of 4 from 8 to {MAX_IMG_SIZE}, got {c.img_size} (two ×2 down-samplings; '
+                         f'the paper trains at 256, and a full generator\'s MLP grows with the fourth power of the side)')
+    for name, v, most in (('ch', c.ch, 512), ('n_res', c.n_res, 32), ('n_dis', c.n_dis, 12)):
+        if v > most: raise ValueError(f'{name} must be at most {most}, got {v} (the paper uses ch 64, n_res 4, n_dis 7)')
     for name, v in (('iteration', c.iteration), ('batch_size', c.batch_size), ('print_freq', c.print_freq),
                     ('save_freq', c.save_freq), ('ch', c.ch), ('n_res', c.n_res), ('keep_ckpts', c.keep_ckpts),
                     ('sample_n', c.sample_n), ('dist_timeout', c.dist_timeout)):

@@ -19,7 +19,7 @@ def _serving_part(gen):
         def __init__(self, g): super().__init__(); self.g = g
         def forward(self, image):
             translation, _, heatmap = self.g(image)
-            return translation, heatmap
+            return translation if heatmap is None else (translation, heatmap)   # a compared method: no heatmap
     return Translate(gen).eval()
 
 def export_onnx(model,  # anything `ugatit_nb.load` takes: a model, a checkpoint, a converted TF model, 'faces2anime'
@@ -36,13 +36,16 @@ def export_onnx(model,  # anything `ugatit_nb.load` takes: a model, a checkpoint
     net, out = _serving_part(gen), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(batch or 1, model.config.img_ch, s, s, device=next(gen.parameters()).device)
-    dynamic = None if batch else {k: {0: 'batch'} for k in ('image', 'translation', 'heatmap')}
+    with torch.no_grad(): has_heat = gen(example)[2] is not None    # U-GAT-IT's CAM, AGGAN's mask; the others have none
+    outputs = ['translation', 'heatmap'] if has_heat else ['translation']
+    dynamic = None if batch else {k: {0: 'batch'} for k in ('image', *outputs)}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')                   # the exporter's notes on constant folding and norms
-        torch.onnx.export(net, (example,), str(out), input_names=['image'], output_names=['translation', 'heatmap'],
+        torch.onnx.export(net, (example,), str(out), input_names=['image'], output_names=outputs,
                           dynamic_axes=dynamic, opset_version=opset, dynamo=False)
     graph = onnx.load(str(out), load_external_data=False)  # a graph over 2 GB keeps its weights beside it, untouched
-    meta = {'direction': direction, 'img_size': s, 'iteration': model.step, 'light': model.config.light, 'producer': 'ugatit_nb'}
+    meta = {'direction': direction, 'img_size': s, 'iteration': model.step, 'light': model.config.light, 'producer': 'ugatit_nb',
+            'model': model.config.model, 'heatmap': has_heat}
     for k, v in meta.items(): graph.metadata_props.add(key=k, value=json.dumps(v))
     onnx.save(graph, str(out))
     return out
@@ -72,8 +75,8 @@ class OnnxTranslator:
         if images.ndim != 4 or images.shape[1:] != (3, s, s) or (self.batch and images.shape[0] != self.batch):
             want = f'({self.batch or "N"}, 3, {s}, {s})'
             raise ValueError(f'{self.path.name} takes images of shape {want} in [-1, 1], got {tuple(images.shape)}')
-        translation, heatmap = self.session.run(None, {'image': images})
-        return translation, heatmap
+        translation, *heatmap = self.session.run(None, {'image': images})
+        return translation, (heatmap[0] if heatmap else None)      # None: a compared method without attention
 
 # %% ../nbs/12b_export.ipynb #830b09eb
 def _count(v: str) -> int:

@@ -263,11 +263,13 @@ def translate_figure(image: str | Path,  # image file to translate
     with torch.no_grad(): fake, cam_logit, heatmap = gen(x)
     fig, axs = plt.subplots(1, 3, figsize=(7.5, 3.1))
     show_images([x[0], fake[0]], [Path(image).name, 'translation'], axs=axs[:2])
-    show_heatmap(x[0], heatmap[0], ax=axs[2], title=f'heatmap\n{eta_text(cam_logit)}')
+    if heatmap is not None: show_heatmap(x[0], heatmap[0], ax=axs[2], title=f'heatmap\n{eta_text(cam_logit)}')
+    else:                                                       # a compared method without attention (14a–14f)
+        axs[2].axis('off'); axs[2].text(0.5, 0.5, 'no attention map:\nthis method has none', ha='center', va='center')
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))                          # the title above the panels' titles, not over them
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100); plt.close(fig)
+    fig.savefig(out, dpi=100, format='png'); plt.close(fig)   # a PNG at exactly `out`, whatever its suffix
     return out
 
 def demo(argv: list[str] | None = None) -> None:

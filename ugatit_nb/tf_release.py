@@ -6,14 +6,14 @@
 from __future__ import annotations
 import argparse, json, sys, time, warnings
 from collections import OrderedDict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from .norms import AdaLIN, LIN, SNConv2d, SNLinear, lin_scale_shift
 from .checkpoint import CKPT_FORMAT, CheckpointError, atomic_save, check_writable
-from .config import UGATITConfig
+from .config import MAX_IMG_SIZE, UGATITConfig, check_config, image_side
 
 # %% auto #0
 __all__ = ['TF_DTYPES', 'TF_NETS', 'TOLERANCES', 'TFCheckpoint', 'tf_conv', 'tf_conv_norm_act', 'TFResBlock', 'TFCAM', 'TFAdaLIN',
@@ -357,8 +357,10 @@ def tf_config(ck: TFCheckpoint, smoothing: bool | None = None, img_size: int | N
     if img_size and not light and img_size != 4 * side:
         raise CheckpointError(f'{ck.prefix}: a full model of {4 * side} px (its MLP says so), not {img_size} px')
     # a light model runs at any size: the one it was trained at is not in the checkpoint (the release's default: 256)
-    return UGATITConfig(networks=code, smoothing=True if smoothing is None else smoothing, light=light, ch=ch,
-                        n_res=n_res, n_dis=n_dis, img_size=(img_size or 256) if light else 4 * side, img_ch=img_ch)
+    c = UGATITConfig(networks=code, smoothing=True if smoothing is None else smoothing, light=light, ch=ch, n_res=n_res,
+                     n_dis=n_dis, img_size=(256 if img_size is None else img_size) if light else 4 * side, img_ch=img_ch)
+    try: return check_config(replace(c, device='cpu'))
+    except ValueError as e: raise CheckpointError(f'{ck.prefix}: {e}') from None
 
 # %% ../nbs/05b_tf_release.ipynb #a0b07acf
 def _power_step(kernel: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -606,7 +608,8 @@ def convert_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--half', action='store_true', help='store the weights as float16 (half the file; loaded back as float32)')
     p.add_argument('--smoothing', choices=('auto', 'True', 'False'), default='auto',
                    help="AdaLIN's ρ − 0.1 offset of the released model (default: on, with a warning where ρ says otherwise)")
-    p.add_argument('--img_size', type=int, help='the image size a light model was trained at (default 256; a full model knows its own)')
+    p.add_argument('--img_size', type=image_side, help='the image size a light model was trained at: a multiple of 4 from 8 to '
+                   f'{MAX_IMG_SIZE} (default 256; a full model knows its own)')
     a = p.parse_args(argv)
     out = Path(a.out)
     try: check_writable(out)                                  # before reading gigabytes, not after
