@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_tf_release.ipynb #05a431ba
 from __future__ import annotations
-import argparse, json, sys, time, warnings
+import argparse, json, math, sys, time, warnings
 from collections import OrderedDict
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -87,7 +87,27 @@ class TFCheckpoint:
         self.prefix = self.find_prefix(path)
         self.index_path = self.prefix.with_name(self.prefix.name + '.index')
         try: self.entries = self._read_index(self.index_path.read_bytes())
-        except (ValueError, IndexError) as e: raise CheckpointError(f'{self.index_path}: not a readable TensorFlow checkpoint index ({e})') from None
+        except (ValueError, IndexError, TypeError, KeyError, OverflowError, UnicodeDecodeError) as e:   # any damage
+            raise CheckpointError(f'{self.index_path}: not a readable TensorFlow checkpoint index ({type(e).__name__}: {e})') from None
+        self._check_sizes()
+
+    def _check_sizes(self):
+        "Every variable's declared bytes against its shape and its data file's real size, before anything is allocated."
+        sizes = {}
+        for name, e in self.entries.items():
+            if e['sliced'] or e['dtype'] not in TF_DTYPES: continue             # refused when read, with its name
+            n = math.prod(e['shape'] or (1,)) * np.dtype(TF_DTYPES[e['dtype']]).itemsize
+            if n != e['size']:
+                raise CheckpointError(f'{self.index_path}: variable {name!r} has {e["size"]} bytes for shape {list(e["shape"])}')
+            if e['shard'] >= max(self.n_shards, 1): raise CheckpointError(f'{self.index_path}: variable {name!r} names shard '
+                                                                             f'{e["shard"]} of {self.n_shards}')
+            path = self.data_path(e['shard'])
+            if path not in sizes:
+                if not path.is_file(): raise CheckpointError(f'{path}: missing data file (variable {name!r} lives there)')
+                sizes[path] = path.stat().st_size
+            if e['offset'] + n > sizes[path]:
+                raise CheckpointError(f'{path}: truncated data file (variable {name!r} ends at byte {e["offset"] + n}, '
+                                      f'the file has {sizes[path]})')
 
     @staticmethod
     def find_prefix(path: str | Path) -> Path:
@@ -96,7 +116,8 @@ class TFCheckpoint:
         if p.is_dir():
             named = p / 'checkpoint'                   # TensorFlow's pointer to the newest checkpoint of a folder
             if named.is_file():
-                for line in named.read_text(errors='replace').splitlines():
+                with open(named, 'rb') as f: text = f.read(1 << 16).decode(errors='replace')   # a pointer file is tiny
+                for line in text.splitlines():
                     if line.startswith('model_checkpoint_path:'):
                         prefix = p / Path(line.split(':', 1)[1].strip().strip('"')).name
                         if prefix.with_name(prefix.name + '.index').is_file(): return prefix
@@ -125,6 +146,8 @@ class TFCheckpoint:
                 if key == b'': self.header = dict(_proto_fields(value)); continue
                 f = dict(_proto_fields(value))
                 dims = [dict(_proto_fields(d)).get(1, 0) for n, d in _proto_fields(f.get(2, b'')) if n == 2]
+                if not all(isinstance(v, int) for v in (*dims, f.get(1, 0), f.get(3, 0), f.get(4, 0), f.get(5, 0))):
+                    raise ValueError(f'variable {key.decode(errors="replace")!r}: a field of the wrong type')
                 entries[key.decode()] = dict(dtype=f.get(1, 0), shape=tuple(dims), shard=f.get(3, 0), offset=f.get(4, 0),
                                              size=f.get(5, 0), crc=f.get(6), sliced=7 in f)
         self.n_shards = self.header.get(1, 1) if hasattr(self, 'header') else 1
@@ -421,6 +444,9 @@ def _fill(ck: TFCheckpoint, name: str, net: nn.Module, config: UGATITConfig, dty
             if leaf == 'kernel' and len(shape) == 2 and not config.light and tf_scope == 'MLP/linear_0/dense':
                 state[target] = _reorder_hwc(ck, key, want, config, dtype)    # the 1 GB kernel: chunk by chunk
                 continue
+            if math.prod(shape or (1,)) != expected[target].numel():          # before reading it, name what does not fit
+                raise CheckpointError(f'{ck.prefix}: variable {key!r} has shape {list(shape)}, which does not fit '
+                                      f'{target} {list(want)} of these networks')
             raw = ck.read(key)
             a = _to_torch_layout(leaf, raw, expected[target])                   # a view: no second copy
             if tuple(a.shape) != want:
