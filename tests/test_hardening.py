@@ -80,3 +80,20 @@ def test_a_compared_method_exports_and_draws_without_a_heatmap(tmp_path):
     r = cli('ugatit_nb.inference', 'demo', '--checkpoint', ck, '--out', tmp_path / 'demo')
     assert r.returncode == 0 and f'wrote {tmp_path / "demo"}' in r.stdout, r.stderr
     assert (tmp_path / 'demo').read_bytes()[:4] == b'\x89PNG'      # the file it names, a PNG
+
+
+def test_the_page_and_api_name_a_checkpoint_by_its_file_not_its_server_path(tmp_path):
+    from ugatit_nb.serve import Translator
+    folder = tmp_path / 'private' / 'models'
+    path = Model(tiny_config(ch=4, n_res=1), build_networks(tiny_config(ch=4, n_res=1))).save(folder / 'mine.pt')
+    t = Translator(path)
+    assert 'mine.pt' in t.name and str(folder) not in t.name and 'private' not in t.name + t.about, t.name
+
+
+def test_a_pickle_that_would_run_code_is_refused_in_one_line(tmp_path):
+    class Evil:
+        def __reduce__(self): return (os.system, ('echo ran > ' + str(tmp_path / 'ran'),))
+    torch.save({'format': 'x', 'payload': Evil()}, tmp_path / 'evil.pt')
+    with pytest.raises(CheckpointError) as e: load(tmp_path / 'evil.pt')
+    assert '\n' not in str(e.value) and 'weights_only' not in str(e.value) and 'could run code' in str(e.value)
+    assert not (tmp_path / 'ran').exists()

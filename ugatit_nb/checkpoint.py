@@ -4,7 +4,7 @@
 
 # %% ../nbs/07a_checkpoint.ipynb #1a50aa5b
 from __future__ import annotations
-import os, random, shutil, uuid, zipfile
+import os, pickle, random, shutil, uuid, zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
 import torch
@@ -70,7 +70,12 @@ def read_checkpoint(path: str | Path,  # a checkpoint file
     if not path.is_file(): raise CheckpointError(f'{path}: no such checkpoint file')
     verify_checkpoint(path)
     try: state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise CheckpointError(f'{path}: not a readable checkpoint (corrupt or truncated?): {e}') from e
+    except Exception as e:
+        if isinstance(e, pickle.UnpicklingError):           # torch's advice (load it unsafely) is not ours to give
+            raise CheckpointError(f'{path}: not a readable checkpoint: it holds Python objects besides tensors, which '
+                                  'are not loaded, since loading them could run code') from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f'{path}: not a readable checkpoint (corrupt or truncated?): {first}') from None
     if isinstance(state, dict) and set(RELEASE_NAMES) <= set(state):
         if release_ok: return state
         raise CheckpointError(f'{path}: this is a checkpoint of the reference release; load it with UGATIT.load_official')

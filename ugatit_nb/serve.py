@@ -49,6 +49,8 @@ class Translator:
         if threads: torch.set_num_threads(threads)
         self.onnx, self.torch = None, torch
         self.model = load(checkpoint or 'faces2anime')       # networks and config only: no trainer, no optimizer
+        if checkpoint is not None and isinstance(checkpoint, (str, Path)):
+            self.model.source = Path(checkpoint).name         # visitors see the file's name, not where it lives on the server
         c = self.model.config
         self.img_size, self.directions, self.name = c.img_size, ('A2B', 'B2A'), self.model.describe()
         self.slow = not c.light and c.img_size >= 256        # the full 256 px generator: seconds per image on a CPU
