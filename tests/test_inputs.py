@@ -79,7 +79,8 @@ def test_a_checkpoint_whose_config_disagrees_with_its_weights_is_one_line_everyw
     from ugatit_nb.inference import pretrained_dir
     state = read_checkpoint(pretrained_dir() / 'model.pt')
     cases = {'wrong_ch.pt': ({**state, 'config': {**state['config'], 'ch': 32}}, 'do not fit its config'),
-             'huge.pt': ({**state, 'config': {**state['config'], 'img_size': 2048, 'light': False}}, 'do not fit its config'),
+             'huge.pt': ({**state, 'config': {**state['config'], 'img_size': 1024, 'light': False}}, 'do not fit its config'),
+             'beyond.pt': ({**state, 'config': {**state['config'], 'img_size': 2048}}, 'from 8 to 1024, got 2048'),
              'typed.pt': ({**state, 'config': {**state['config'], 'ch': '16'}}, "config field ch='16' should be a int"),
              'no_nets.pt': ({k: v for k, v in state.items() if k != 'nets'}, 'no networks in this checkpoint')}
     for name, (bad, message) in cases.items():

@@ -193,7 +193,10 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
     if state.get('format') == CKPT_FORMAT:
         if not isinstance(state.get('nets'), dict): raise CheckpointError(f'{path}: no networks in this checkpoint (its "nets" is missing)')
         config = config_from_dict(state.get('config', {}), str(path))
-        return from_states(config, state['nets'], str(path), int(state.get('step', 0))).to(device)
+        step = state.get('step', 0)
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise CheckpointError(f'{path}: its iteration count ("step") is {step!r}, not a whole number of 0 or more')
+        return from_states(config, state['nets'], str(path), step).to(device)
     states = official.load_official(state if isinstance(state, dict) else path)   # the PyTorch release's six state dicts
     g = official.generator_config(state['genA2B'], str(path))
     d = official.discriminator_config(state['disGA'], str(path))
