@@ -80,13 +80,13 @@ def test_inspector_in_jupyterlab(lab):
             out = page.locator('.jp-OutputArea-output:has(.widget-hslider):has-text("redraw")').first
             out.scroll_into_view_if_needed()
             info = out.locator('.widget-html-content:has-text("redraw")').first
-            assert 'image 1 ' in info.text_content()        # where the notebook's own cells left it
+            assert 'image 3 ' in info.text_content()        # where the notebook's last cells (its first exercise) left it
             shown = out.locator('.widget-image').last       # the big panel image (thumbnails come first)
             shown.scroll_into_view_if_needed()
             before = shown.screenshot()
             out.locator('.widget-hslider .noUi-handle').first.click()
             page.keyboard.press('ArrowRight')
-            page.wait_for_function("el => el.textContent.includes('image 2 ')", arg=info.element_handle(), timeout=30_000)
+            page.wait_for_function("el => el.textContent.includes('image 4 ')", arg=info.element_handle(), timeout=30_000)
             page.wait_for_function(KERNEL_IDLE, timeout=30_000, polling=250)
             after = shown.screenshot()
             assert after != before, 'the displayed image did not change when the slider moved'
