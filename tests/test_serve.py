@@ -1,6 +1,6 @@
 """`ugatit_nb_serve` as a user starts it: it answers a photo with a PNG, names a bad upload, refuses another Host name,
 and a taken port is one line."""
-import io, os, signal, subprocess, sys, time, urllib.error, urllib.request
+import io, re, os, signal, subprocess, sys, time, urllib.error, urllib.request
 
 import pytest
 from PIL import Image
@@ -34,6 +34,7 @@ def test_the_web_api_serves_a_photo(tmp_path):
         buf = io.BytesIO(); Image.fromarray(photos.astronaut()).save(buf, format='JPEG')
         status, headers, body = request(base + '/translate?direction=A2B', buf.getvalue())
         assert status == 200 and headers['content-type'] == 'image/png' and headers['X-Framing'] == 'face found and centred'
+        assert re.fullmatch(r'eta: GAP \d\.\d\d, GMP \d\.\d\d', headers['X-Eta']), headers['X-Eta']   # not '?: GAP …'
         assert Image.open(io.BytesIO(body)).size == (64, 64)
         status, _, body = request(base + '/translate', b'%PDF-1.4 not an image')
         assert status == 422 and b'not an image file' in body
