@@ -97,3 +97,9 @@ def test_a_pickle_that_would_run_code_is_refused_in_one_line(tmp_path):
     with pytest.raises(CheckpointError) as e: load(tmp_path / 'evil.pt')
     assert '\n' not in str(e.value) and 'weights_only' not in str(e.value) and 'could run code' in str(e.value)
     assert not (tmp_path / 'ran').exists()
+
+
+def test_install_hints_from_a_clone_say_how_a_clone_installs_an_extra():
+    from ugatit_nb.image import install_hint
+    assert (REPO / 'settings.ini').is_file()                # these tests run from the clone, installed editable
+    assert install_hint('faces') == 'pip install -e ".[faces]" in the ugatit_nb clone'

@@ -31,6 +31,8 @@ assert ugatit_nb.pretrained('faces2anime').step > 0                             
 from ugatit_nb.train import UGATIT
 from ugatit_nb.config import tiny_config
 UGATIT(tiny_config(device='cpu')).save_checkpoint('untrained.pt')
+from ugatit_nb.image import install_hint
+assert install_hint('faces') == 'pip install "ugatit_nb[faces]"', install_hint('faces')   # an installed package: no clone
 print('wheel OK:', ugatit_nb.__file__, 'dataset:', embedded_dataset())
 PY
 "$tmp/venv/bin/ugatit_nb_eval" untrained.pt --json "$tmp/eval.json" >/dev/null

@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 from .data import BadImage, load_split
+from .image import install_hint
 from .viz import image_grid, overlay_heatmap, read_log, save_png
 
 # %% auto #0
@@ -168,7 +169,7 @@ class TensorBoard(Callback):
         try: from torch.utils.tensorboard import SummaryWriter
         except ImportError as e:
             raise ImportError('the TensorBoard callback needs the tensorboard package: '
-                              'pip install tensorboard (or pip install "ugatit_nb[tensorboard]")') from e
+                              f'pip install tensorboard (or {install_hint("tensorboard")})') from e
         self.writer = SummaryWriter(str(self.log_dir or t.result_root / 'tensorboard'), purge_step=t.step + 1)
         self.shown = {}
     def after_step(self, t, losses):

@@ -98,7 +98,9 @@ def export_cli(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     from ugatit_nb.checkpoint import CheckpointError, check_writable
     try: import onnx, onnxruntime  # noqa: F401
-    except ImportError: sys.exit('error: exporting needs onnx and onnxruntime: pip install "ugatit_nb[export]"')
+    except ImportError:
+        from ugatit_nb.image import install_hint
+        sys.exit(f'error: exporting needs onnx and onnxruntime: {install_hint("export")}')
     try: out = export_onnx(a.checkpoint, check_writable(a.onnx), a.direction, a.batch)
     except (CheckpointError, FileNotFoundError, ValueError, OSError) as e: sys.exit(f'error: {e}')
     t = OnnxTranslator(out)

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .image import FACE_CENTRE, FACE_WIDTH, centre_box, crop_box
+from .image import FACE_CENTRE, FACE_WIDTH, centre_box, crop_box, install_hint
 
 # %% auto #0
 __all__ = ['FaceCentringWarning', 'find_face', 'center_face']
@@ -35,7 +35,7 @@ def center_face(img: Image.Image,  # an RGB photograph
         face = find_face(img)
         why = None if face is not None else 'no face found'
     except ImportError:
-        face, why = None, 'OpenCV is not installed (pip install "ugatit_nb[faces]")'
+        face, why = None, f'OpenCV is not installed ({install_hint("faces")})'
     if face is None:
         warnings.warn(f'{why}: using the centre square of the image', FaceCentringWarning, stacklevel=2)
         box = centre_box(*img.size)

@@ -11,7 +11,8 @@ from PIL import Image, ImageOps
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'MAX_PIXELS', 'MAX_UPLOAD_BYTES', 'FACE_WIDTH', 'FACE_CENTRE', 'find_images', 'BadImage', 'load_rgb',
-           'rgb_from_bytes', 'crop_box', 'centre_box', 'to_array', 'to_image', 'heat_overlay', 'panels', 'png_bytes']
+           'install_hint', 'rgb_from_bytes', 'crop_box', 'centre_box', 'to_array', 'to_image', 'heat_overlay', 'panels',
+           'png_bytes']
 
 # %% ../nbs/00a_image.ipynb #dcc2ec27
 IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.webp'}
@@ -103,6 +104,13 @@ def load_rgb(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     return _decode_rgb(path, str(path), max_pixels)
 
 MAX_UPLOAD_BYTES = 25_000_000    # larger uploads are refused before they are decoded
+
+def install_hint(extra: str) -> str:
+    "The pip command that adds the optional `extra` where this copy of ugatit_nb stands: a clone, or an installed package."
+    here = Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd().parent   # (a notebook: nbs/..)
+    if (here / 'settings.ini').is_file() and (here / 'setup.py').is_file():      # an editable install of a clone
+        return f'pip install -e ".[{extra}]" in the ugatit_nb clone'            # (no server path in a visitor's message)
+    return f'pip install "ugatit_nb[{extra}]"'
 
 def rgb_from_bytes(data: bytes, name: str = 'upload', max_pixels: int = MAX_PIXELS,
                    max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .image import (BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, centre_box, crop_box, heat_overlay, panels, png_bytes,
+from .image import (BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, centre_box, crop_box, heat_overlay, install_hint, panels, png_bytes,
                              rgb_from_bytes, to_array, to_image)
 from .faces import find_face
 try: from fastapi import Request                  # the `serve` extra; the page and the shell do without it
@@ -27,7 +27,7 @@ def frame_photo(photo: Image.Image, centre: bool = True) -> tuple[tuple[int, int
     face, framing = None, 'centre square (face centring off)'
     if centre:
         try: face = find_face(photo)
-        except ImportError: framing = 'OpenCV is not installed (pip install "ugatit_nb[faces]"): centre square'
+        except ImportError: framing = f'OpenCV is not installed ({install_hint("faces")}): centre square'
         else: framing = 'face found and centred' if face else 'no face found: centre square'
     return (crop_box(face, *photo.size) if face else centre_box(*photo.size)), face, framing
 
@@ -195,7 +195,7 @@ def serve_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--max_mb', type=float, default=MAX_UPLOAD_BYTES / 1e6, help='largest upload in MB (default: %(default)g)')
     a = p.parse_args(argv)
     try: import fastapi, uvicorn  # noqa: F401
-    except ImportError: sys.exit('error: the web API needs FastAPI and uvicorn: pip install "ugatit_nb[serve]"')
+    except ImportError: sys.exit(f'error: the web API needs FastAPI and uvicorn: {install_hint("serve")}')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
     if a.queue < 0 or a.timeout <= 0: sys.exit('error: --queue must be 0 or more and --timeout more than 0')
     if not _port_free(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')
