@@ -76,7 +76,7 @@ def release_worker(size, iters, device):
 def worker(size, variant, iters, device, amp):
     if VARIANTS[variant] is None: return release_worker(size, iters, device)
     import torch
-    from ugatit_nb.comparison import trainer_for
+    from ugatit_nb.methods import trainer_for
     from ugatit_nb.config import FAST_STEP, UGATITConfig
     cfg = UGATITConfig(**SIZES[size], device=device, **(FAST_STEP | {'amp': amp} | VARIANTS[variant]))
     m = trainer_for(cfg)                                 # UGATIT for the plain step, FastUGATIT for every other row
@@ -119,7 +119,7 @@ def gpu_busy(step, n=3):
 def ddp_worker(size, iters, device):
     "Run under torchrun: every process times the same steps; rank 0 prints the median."
     import torch
-    from ugatit_nb.comparison import trainer_for
+    from ugatit_nb.methods import trainer_for
     from ugatit_nb.config import FAST_STEP, UGATITConfig
     m = trainer_for(UGATITConfig(**SIZES[size], device=device, **FAST_STEP))
     s = m.config.img_size

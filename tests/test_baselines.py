@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from ugatit_nb.callbacks import Callback, Checkpoints, LinearDecayLR
-from ugatit_nb.comparison import trainer_for
-from ugatit_nb.config import MODELS, tiny_config
+from ugatit_nb.methods import trainer_for
+from ugatit_nb.config import tiny_config
+from ugatit_nb.methods import METHODS, PAPER_METHOD
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINES = [m for m in MODELS if m != 'ugatit']
+BASELINES = [m for m in METHODS if m != PAPER_METHOD]
 
 
 class StopAt(Callback):

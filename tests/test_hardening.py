@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ugatit_nb.checkpoint import CheckpointError
-from ugatit_nb.comparison import trainer_for
+from ugatit_nb.methods import trainer_for
 from ugatit_nb.config import tiny_config
 from ugatit_nb.inference import Model, build_networks, load
 

@@ -10,7 +10,7 @@ from release_reference import release_networks, release_optimizers, release_trai
 from ugatit_nb.official import to_official
 from ugatit_nb.callbacks import Checkpoints, LinearDecayLR
 from ugatit_nb.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
-from ugatit_nb.comparison import trainer_for
+from ugatit_nb.methods import trainer_for
 from ugatit_nb.config import FAST_STEP
 from ugatit_nb.fast import FastUGATIT
 from ugatit_nb.train import RELEASE_NAME, UGATIT, UGATITConfig

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import FakeHistory, PatchCritic, ResBlock, Translation, conv
+from .baselines import Baseline, FakeHistory, PatchCritic, ResBlock, Translation, conv
 from .cyclegan import ResnetGenerator
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
@@ -40,10 +40,9 @@ def translator(nets: dict, direction: str) -> Translation:
     return Translation(attend, gen=nets[f'gen_{s}2{t}'], att=nets[f'att_{s}'])
 
 # %% ../nbs/14e_aggan.ipynb #a023c993
-class AGGAN(FakeHistory):                         # CycleGAN's history of fakes, as AGGAN's code keeps it
-    "AGGAN's algorithm (F_S→T = gen_a2b, A_S = att_a, D_T = disc_b …); `trainer_for(config)` runs it."
-    key, title, critics = 'aggan', 'AGGAN', ('disc_a', 'disc_b')
-    lambda_cyc = 10.0                 # the paper's
+class AGGAN(FakeHistory, Baseline):                      # CycleGAN's history of fakes, as AGGAN's code keeps it
+    "AGGAN's algorithm (F_S→T = gen_a2b, A_S = att_a, D_T = disc_b …); a `Trainer` (08_train)."
+    critics = ('disc_a', 'disc_b')    # λ_cyc is the config's cycle_weight (10, the paper's)
     attention_share = 0.3             # the attention networks learn for the first 30 % of training (30 of 100 epochs)
     tau = 0.1                         # after that the critics see only where the mask exceeds τ
 
@@ -78,7 +77,7 @@ class AGGAN(FakeHistory):                         # CycleGAN's history of fakes,
         D_a, D_b = self.nets['disc_a'], self.nets['disc_b']
         adv = {'d/adv_a': adv_loss_d(D_a(self.seen(real_a, mask_real_a)), D_a(fake_a)),
                'd/adv_b': adv_loss_d(D_b(self.seen(real_b, mask_real_b)), D_b(fake_b))}
-        return self._update(self.opt_d, sum(adv.values()), adv, 'd')
+        return self._update(self.opt_d, self.config.adv_weight * sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Generators and (first stage) attention networks: L_adv + λ_cyc L_cyc."
@@ -86,5 +85,5 @@ class AGGAN(FakeHistory):                         # CycleGAN's history of fakes,
                'g/adv_b': adv_loss_g(self.nets['disc_b'](self.seen(t['fake_a2b'], t['mask_a'])))}
         cycle = {'g/cycle_a': cycle_loss(t['fake_a2b2a'], real_a), 'g/cycle_b': cycle_loss(t['fake_b2a2b'], real_b)}
         L_adv, L_cyc = sum(adv.values()), sum(cycle.values())
-        total = L_adv + self.lambda_cyc * L_cyc
+        total = self.config.adv_weight * L_adv + self.config.cycle_weight * L_cyc
         return self._update(self.opt_g, total, adv | cycle, 'g')

@@ -7,10 +7,13 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .config import UGATITConfig
+from .distributed import dist_env
+from .train import Trainer
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'norm_layer', 'conv', 'up', 'ResBlock', 'PatchCritic', 'Translation', 'prior_codes', 'ImagePool',
-           'FakeHistory', 'bce']
+           'FakeHistory', 'bce', 'Baseline']
 
 # %% ../nbs/14_baselines.ipynb #37d39262
 def norm_layer(kind: str,  # 'in' instance norm (no affine, as CycleGAN's), 'ln' layer norm (MUNIT's decoder), 'none'
@@ -104,3 +107,24 @@ class FakeHistory:
 def bce(logit: torch.Tensor, target: float) -> torch.Tensor:
     "The original GAN's cross-entropy on logits against a constant label (1 real, 0 fake, ½ DRIT's content)."
     return F.binary_cross_entropy_with_logits(logit, torch.full_like(logit, target))
+
+# %% ../nbs/14_baselines.ipynb #ea0d8634
+class Baseline(Trainer):
+    "A compared method in `Trainer`'s loop: its subclass (14a–14f) writes `translate`, `discriminator_step`, `generator_step`."
+    def refuse(self, c: UGATITConfig):
+        super().refuse(c)                                 # another method's config; a λ for a term it lacks
+        if c.amp != 'off' or c.compile or c.channels_last or c.step_in_backward or c.adam != 'auto':
+            raise ValueError(f"{self.title} trains in float32, uncompiled, with plain Adam: amp, compile, channels_last, "
+                             "step_in_backward and adam (08b_fast) are U-GAT-IT's")
+        if dist_env()[1] > 1: raise ValueError(f"{self.title} trains in one process: torchrun (07d_distributed) is U-GAT-IT's")
+
+    def attach(self):                                     # what the sample grids call: one direction, as `Model` composes it
+        self.gen_a2b, self.gen_b2a = self.model.generator('A2B'), self.model.generator('B2A')
+
+    def extra_state(self) -> dict: return {}             # a method's own state beyond weights, optimizers and RNG
+    def load_extra_state(self, state: dict): pass
+
+    def state_dict(self) -> dict: return {**super().state_dict(), 'extra': self.extra_state()}
+    def load_state_dict(self, state: dict, where: str = 'checkpoint', nets_only: bool = False):
+        super().load_state_dict(state, where, nets_only)
+        if not nets_only: self.load_extra_state(state.get('extra', {}))

@@ -12,6 +12,7 @@ import torch.nn as nn
 from PIL import Image
 from .data import BadImage, load_split
 from .image import install_hint
+from .methods import method
 from .viz import image_grid, overlay_heatmap, read_log, save_png
 
 # %% auto #0
@@ -143,7 +144,7 @@ class SampleGrids(Callback):
         self.real = {d: sample_images(t.dataset_root, d, t.config.sample_n, t.config.img_size) for d in 'AB'}
     def after_step(self, t, losses):
         if t.step % t.config.print_freq and t.step != t.config.iteration: return
-        heat = 'CAM' if t.config.model == 'ugatit' else 'mask'       # AGGAN's attention is a mask, not a CAM
+        heat = method(t.config).heat                      # U-GAT-IT's CAM, AGGAN's mask (07_methods)
         for name, g_st, g_ts, real in (('A2B', t.gen_a2b, t.gen_b2a, self.real['A']), ('B2A', t.gen_b2a, t.gen_a2b, self.real['B'])):
             path = t.result_root / 'samples' / f'{name}_{t.step:07d}.png'
             rows = translation_rows(g_st, g_ts, real.to(t.device))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .baselines import ResBlock, Translation, bce, conv, up
+from .baselines import Baseline, ResBlock, Translation, bce, conv, up
 from .losses import cycle_loss
 
 # %% auto #0
@@ -87,10 +87,10 @@ class FeatureNet(nn.Module):
         self.requires_grad_(False)
     def forward(self, x): return self.model(x)                       # (B, 16ch, S/8, S/8)
 
-class CartoonGAN:
+class CartoonGAN(Baseline):
     "CartoonGAN's algorithm, one CartoonGAN per direction (G = gen_a2b, D = disc_b; and gen_b2a, disc_a); `trainer_for(config)` runs it."
-    key, title, critics = 'cartoongan', 'CartoonGAN', ('disc_a', 'disc_b')
-    omega = 10.0                      # the content loss's weight, the paper's
+    critics = ('disc_a', 'disc_b')
+    omega = 10.0                      # the content loss's weight, the paper's; its adversarial weight is the config's adv_weight (1)
     init_share = 0.05                 # the initialization phase: the first 5 % of training (10 of 210 epochs)
 
     def __init__(self, config):
@@ -110,7 +110,7 @@ class CartoonGAN:
         for d, real, fake in (('a', real_a, t['fake_b2a']), ('b', real_b, t['fake_a2b'])):
             D = self.nets[f'disc_{d}']
             adv[f'd/adv_{d}'] = bce(D(real), 1.) + bce(D(edge_smooth(real)), 0.) + bce(D(fake.detach()), 0.)
-        return self._update(self.opt_d, sum(adv.values()), adv, 'd')
+        return self._update(self.opt_d, self.config.adv_weight * sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Each generator: L_adv + ω L_con (only ω L_con while initializing)."
@@ -119,5 +119,5 @@ class CartoonGAN:
         adv = {} if self.initializing else {'g/adv_a': bce(self.nets['disc_a'](t['fake_b2a']), 1.),
                                             'g/adv_b': bce(self.nets['disc_b'](t['fake_a2b']), 1.)}
         L_con, L_adv = sum(con.values()), sum(adv.values())
-        total = L_adv + self.omega * L_con
+        total = self.config.adv_weight * L_adv + self.omega * L_con
         return self._update(self.opt_g, total, adv | con, 'g')

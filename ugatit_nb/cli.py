@@ -8,7 +8,8 @@ import argparse, difflib, os, signal, sys
 from dataclasses import fields, replace
 from pathlib import Path
 from .checkpoint import newest_intact_checkpoint, printable
-from .config import ADAMS, AMPS, COMPILE_MODES, MODELS, NETWORKS, PHASES, check_config
+from .config import ADAMS, AMPS, COMPILE_MODES, NETWORKS, PHASES, check_config
+from .methods import METHODS
 from fastcore.docments import docments
 from .data import BadImage, resolve_dataset
 from .generator import DECODER_NORMS
@@ -17,7 +18,7 @@ from .distributed import dist_env, finish_distributed
 from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
 from .config import cpu_config
 from .evaluate import eval_cli, format_table
-from .comparison import trainer_for
+from .methods import trainer_for
 
 # %% auto #0
 __all__ = ['PRESETS', 'ERRORS', 'say', 'run', 'config_parser', 'parse_config', 'train_cli']
@@ -75,19 +76,19 @@ def config_parser() -> argparse.ArgumentParser:
                 'paper, the paper\'s settings; true/false options take True or False.')
     p.add_argument('--preset', choices=tuple(PRESETS), default='paper', help=_preset_help())
     notes, base = docments(UGATITConfig), UGATITConfig()
-    choices = {'model': tuple(MODELS), 'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES,
+    choices = {'model': tuple(METHODS), 'phase': PHASES, 'amp': AMPS, 'decoder_norm': DECODER_NORMS, 'adam': ADAMS, 'compile_mode': COMPILE_MODES,
                'networks': NETWORKS}
     for f in fields(UGATITConfig):
         kw = dict(default=None, help=f'{notes.get(f.name) or ""} (default: {getattr(base, f.name)!r})')
         if f.type in ('bool', bool): p.add_argument(f'--{f.name}', type=_str2bool, nargs='?', const=True, metavar='True|False', **kw)
-        else: p.add_argument(f'--{f.name}', type={'int': int, 'float': float}.get(f.type, str), choices=choices.get(f.name), **kw)
+        else: p.add_argument(f'--{f.name}', type={'int': int, 'float': float, 'float | None': float}.get(f.type, str), choices=choices.get(f.name), **kw)
     return p
 
 def parse_config(argv: list[str] | None = None) -> UGATITConfig:
     "A `UGATITConfig` from command-line arguments (`--light True --img_size 128 …`)."
     a = vars(config_parser().parse_args(argv))
-    base = PRESETS[a.pop('preset')]()
-    return replace(base, **{k: v for k, v in a.items() if v is not None})
+    make = PRESETS[a.pop('preset')]
+    return make(**{k: v for k, v in a.items() if v is not None})   # the preset for that method, with its λ (07_methods)
 
 ERRORS = (NonFiniteLoss, ValueError, OSError, RuntimeError)   # CheckpointError, BadImage, RunExists, full disks …
 

@@ -4,58 +4,11 @@
 
 # %% ../nbs/15_comparison.ipynb #801b8f8a
 from __future__ import annotations
-import torch
-from .config import UGATITConfig, check_config
-from .distributed import dist_env
-from .train import Trainer, UGATIT
-from .fast import FastUGATIT, wants_speed
-from . import aggan, cartoongan, cyclegan, drit, munit, unit
+from .methods import METHODS
 
 # %% auto #0
-__all__ = ['TRAINERS', 'METHODS', 'PAPER_KID', 'Baseline', 'CycleGANTrainer', 'UNITTrainer', 'MUNITTrainer', 'DRITTrainer',
-           'AGGANTrainer', 'CartoonGANTrainer', 'trainer_for']
+__all__ = ['VARIANTS', 'PAPER_KID']
 
 # %% ../nbs/15_comparison.ipynb #445e5f9e
-class Baseline(Trainer):
-    "A compared method's algorithm (the class before this one in the MRO) in `Trainer`'s loop: U-GAT-IT's files, callbacks and resume."
-    key: str = ''                    # `config.model`
-
-    def refuse(self, c: UGATITConfig):
-        if c.model != self.key: raise ValueError(f'{type(self).__name__} trains model={self.key!r}; the config says model={c.model!r}')
-        if c.amp != 'off' or c.compile or c.channels_last or c.step_in_backward or c.adam != 'auto':
-            raise ValueError(f"{self.title} trains in float32, uncompiled, with plain Adam: amp, compile, channels_last, "
-                             "step_in_backward and adam (08b_fast) are U-GAT-IT's")
-        if dist_env()[1] > 1: raise ValueError(f"{self.title} trains in one process: torchrun (07d_distributed) is U-GAT-IT's")
-
-    def attach(self):                                     # what the sample grids call: one direction, as `Model` composes it
-        self.gen_a2b, self.gen_b2a = self.model.generator('A2B'), self.model.generator('B2A')
-
-    def extra_state(self) -> dict: return {}             # a method's own state beyond weights, optimizers and RNG
-    def load_extra_state(self, state: dict): pass
-
-    def state_dict(self) -> dict: return {**super().state_dict(), 'extra': self.extra_state()}
-    def load_state_dict(self, state: dict, where: str = 'checkpoint', nets_only: bool = False):
-        super().load_state_dict(state, where, nets_only)
-        if not nets_only: self.load_extra_state(state.get('extra', {}))
-
-class CycleGANTrainer(cyclegan.CycleGAN, Baseline): "CycleGAN (14a_cyclegan) in U-GAT-IT's loop."
-class UNITTrainer(unit.UNIT, Baseline): "UNIT (14b_unit) in U-GAT-IT's loop."
-class MUNITTrainer(munit.MUNIT, Baseline): "MUNIT (14c_munit) in U-GAT-IT's loop."
-class DRITTrainer(drit.DRIT, Baseline): "DRIT (14d_drit) in U-GAT-IT's loop."
-class AGGANTrainer(aggan.AGGAN, Baseline): "AGGAN (14e_aggan) in U-GAT-IT's loop."
-class CartoonGANTrainer(cartoongan.CartoonGAN, Baseline): "CartoonGAN (14f_cartoongan) in U-GAT-IT's loop."
-
-TRAINERS = {'ugatit': UGATIT, 'cyclegan': CycleGANTrainer, 'unit': UNITTrainer, 'munit': MUNITTrainer,
-            'drit': DRITTrainer, 'aggan': AGGANTrainer, 'cartoongan': CartoonGANTrainer}
-
-def trainer_for(config: UGATITConfig) -> Trainer:
-    "The trainer of `config.model`: `UGATIT` (08_train), `FastUGATIT` where the config asks for a speed option (08b_fast), or a compared method's."
-    c = check_config(config)
-    if c.model == 'ugatit' and wants_speed(c): return FastUGATIT(c)
-    return TRAINERS[c.model](c)
-
-# %% ../nbs/15_comparison.ipynb #ed7cd69c
-METHODS = {'U-GAT-IT': {}, 'CycleGAN': dict(model='cyclegan'), 'UNIT': dict(model='unit'), 'MUNIT': dict(model='munit'),
-           'DRIT': dict(model='drit'), 'AGGAN': dict(model='aggan'), 'CartoonGAN': dict(model='cartoongan')}   # → `cpu_config`
-PAPER_KID = {'U-GAT-IT': 11.61, 'CycleGAN': 13.08, 'UNIT': 14.71, 'MUNIT': 13.85, 'DRIT': 15.08, 'AGGAN': 14.63,
-             'CartoonGAN': 15.85}     # table 2 of the paper: selfie2anime, KID × 100 on Inception features, 256 px
+VARIANTS = {m.title: dict(model=m.key) for m in METHODS.values()}   # the seven methods: title → `cpu_config` overrides
+PAPER_KID = {m.title: m.paper_kid for m in METHODS.values()}       # table 2 of the paper: selfie2anime, KID × 100, 256 px

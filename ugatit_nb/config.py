@@ -6,10 +6,11 @@
 from __future__ import annotations
 from dataclasses import dataclass, replace
 import torch
+from .methods import METHODS, PAPER_METHOD, method
 
 # %% auto #0
-__all__ = ['FAST_STEP', 'ARCH_FIELDS', 'NETWORKS', 'MODELS', 'PHASES', 'AMPS', 'MAX_IMG_SIZE', 'ADAMS', 'COMPILE_MODES',
-           'PLAIN_STEP', 'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config', 'image_side', 'speed_options',
+__all__ = ['FAST_STEP', 'ARCH_FIELDS', 'NETWORKS', 'PHASES', 'AMPS', 'MAX_IMG_SIZE', 'ADAMS', 'COMPILE_MODES', 'PLAIN_STEP',
+           'UGATITConfig', 'tiny_config', 'cpu_config', 'paper_config', 'image_side', 'speed_options',
            'use_backend_flags', 'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
@@ -22,13 +23,14 @@ class UGATITConfig:
     lr: float = 1e-4              # Adam learning rate, both optimizers
     weight_decay: float = 1e-4    # Adam's (coupled) L2 weight decay, as the release
     decay_flag: bool = True       # lower the learning rate linearly to 0 over the second half
-    adv_weight: float = 1.0       # λ₁, least-squares adversarial losses
-    cycle_weight: float = 10.0    # λ₂, cycle L1
-    identity_weight: float = 10.0  # λ₃, identity L1
-    cam_weight: float = 1000.0    # λ₄, the generators' CAM BCE
+    # None: the method's own value (`07_methods`), for U-GAT-IT the paper's 1, 10, 10, 1000; 0: a method has no such term
+    adv_weight: float | None = None       # λ₁, least-squares adversarial losses
+    cycle_weight: float | None = None     # λ₂, cycle L1
+    identity_weight: float | None = None  # λ₃, identity L1
+    cam_weight: float | None = None       # λ₄, the generators' CAM BCE
 
     # the networks (a checkpoint fixes these: `ARCH_FIELDS`), with the ablation switches
-    model: str = 'ugatit'         # which method: 'ugatit', or a method of the paper's comparison (`MODELS`, 14_baselines):
+    model: str = PAPER_METHOD     # which method: U-GAT-IT, or a method of the paper's comparison (`METHODS`, 07_methods):
                                   # 'cyclegan', 'unit', 'munit', 'drit', 'aggan', 'cartoongan'
     light: bool = False           # light generator: γ/β MLP on pooled features (≈11M instead of 279M parameters)
     ch: int = 64                  # base channels of every network
@@ -77,13 +79,18 @@ class UGATITConfig:
                                   # 'foreach', 'for-loop', or 'fused' (fewest kernels; other rounding)
     step_in_backward: bool = False  # update each weight as soon as its gradient is complete: same numbers, less memory
 
+    def __post_init__(self):
+        if self.model in METHODS:                      # (an unknown one: `check_config` names it)
+            for k, v in METHODS[self.model].weights.items():
+                if getattr(self, k) is None: setattr(self, k, v)     # the method's own λ
+
     @property
     def n_dis_local(self) -> int: return self.n_dis - 2
 
 def tiny_config(**kw) -> UGATITConfig:
     "A CPU preset: 64 px, light, 16 channels, 300 iterations of batch 2 (about 3 minutes on 2 cores)."
-    return replace(UGATITConfig(light=True, img_size=64, ch=16, n_res=2, n_dis=6, iteration=300, print_freq=50,
-                                save_freq=100, batch_size=2), **kw)
+    return UGATITConfig(**{**dict(light=True, img_size=64, ch=16, n_res=2, n_dis=6, iteration=300, print_freq=50,
+                                  save_freq=100, batch_size=2), **kw})
 
 FAST_STEP = dict(fuse_calls=True, freeze_d_in_g_step=True)   # the same math in fewer calls (08b_fast): ×1.2 on a CPU
 
@@ -91,18 +98,18 @@ def cpu_config(**kw) -> UGATITConfig:
     "The CPU recipe: the tiny preset's networks at twice the learning rate, λ₄ = 10, for 1600 iterations, evaluated every 400 (about 13 minutes on 2 cores), computed by `FastUGATIT`'s fused calls."
     # λ₄ = 10, not the paper's 1000: in a run this short the CAM term outweighs the translation's own losses, and the
     # faces come out worse (structure 0.63 / 0.67 against 0.70 / 0.72 on the same seed; 09a_recipe has the runs)
-    return replace(UGATITConfig(light=True, img_size=64, ch=16, n_res=2, n_dis=6, batch_size=2, lr=2e-4, cam_weight=10.,
-                                iteration=1600, print_freq=400, save_freq=400, eval_freq=400, **FAST_STEP), **kw)
+    recipe = dict(light=True, img_size=64, ch=16, n_res=2, n_dis=6, batch_size=2, lr=2e-4, iteration=1600,
+                  print_freq=400, save_freq=400, eval_freq=400, **FAST_STEP)
+    if method(kw.get('model', PAPER_METHOD)).weights['cam_weight']: recipe['cam_weight'] = 10.   # a method with a CAM term
+    return UGATITConfig(**{**recipe, **kw})
 
 def paper_config(**kw) -> UGATITConfig:
     "The paper's setting: 256 px, full generator, 1M iterations (a GPU job), computed by `FastUGATIT`'s fused calls."
-    return replace(UGATITConfig(**FAST_STEP), **kw)
+    return UGATITConfig(**{**FAST_STEP, **kw})
 
 # %% ../nbs/07c_config.ipynb #87d44792
 ARCH_FIELDS = ('model', 'light', 'ch', 'n_res', 'n_dis', 'img_size', 'img_ch', 'cam_g', 'cam_d', 'decoder_norm', 'networks', 'smoothing')
 NETWORKS = ('pytorch', 'tf', 'tf-2019-08-14')   # the PyTorch release's networks, or the TF release's (two code versions)
-MODELS = {'ugatit': 'U-GAT-IT', 'cyclegan': 'CycleGAN', 'unit': 'UNIT', 'munit': 'MUNIT', 'drit': 'DRIT', 'aggan': 'AGGAN',
-          'cartoongan': 'CartoonGAN'}        # `model` → the paper's name (table 2 of U-GAT-IT compares all seven)
 
 PHASES, AMPS = ('train', 'test'), ('off', 'bf16', 'fp16')
 MAX_IMG_SIZE = 1024                 # 4× the paper's side: a light model's translation of one image is then 2 GB of features
@@ -148,7 +155,7 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
     if c.decoder_norm not in DECODER_NORMS:
         raise ValueError(f"decoder_norm must be one of {', '.join(DECODER_NORMS)}, got {c.decoder_norm!r}")
     if c.networks not in NETWORKS: raise ValueError(f"networks must be one of {', '.join(NETWORKS)}, got {c.networks!r}")
-    if c.model not in MODELS: raise ValueError(f"model must be one of {', '.join(MODELS)}, got {c.model!r}")
+    method(c)                                           # a registered method (07_methods), or one line listing them
     if c.img_size % 4 or not 8 <= c.img_size <= MAX_IMG_SIZE:
         raise ValueError(f'img_size must be a multiple of 4 from 8 to {MAX_IMG_SIZE}, got {c.img_size} (two ×2 down-samplings; '
                          f'the paper trains at 256, and a full generator\'s MLP grows with the fourth power of the side)')

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import FakeHistory, PatchCritic, ResBlock, Translation, conv, up
+from .baselines import Baseline, FakeHistory, PatchCritic, ResBlock, Translation, conv, up
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss
 
 # %% auto #0
@@ -34,10 +34,9 @@ def translator(nets: dict, direction: str) -> Translation:
     return Translation(_one_network, gen=nets['gen_a2b' if direction == 'A2B' else 'gen_b2a'])
 
 # %% ../nbs/14a_cyclegan.ipynb #086e33a6
-class CycleGAN(FakeHistory):                      # the critics see a history of 50 fakes
-    "CycleGAN's algorithm (G = gen_a2b, F = gen_b2a, D_X = disc_a, D_Y = disc_b); `trainer_for(config)` runs it in U-GAT-IT's loop."
-    key, title, critics = 'cyclegan', 'CycleGAN', ('disc_a', 'disc_b')
-    lambda_cyc, lambda_id = 10.0, 5.0             # λ and 0.5·λ, the paper's values
+class CycleGAN(FakeHistory, Baseline):            # the critics see a history of 50 fakes
+    "CycleGAN's algorithm (G = gen_a2b, F = gen_b2a, D_X = disc_a, D_Y = disc_b); a `Trainer` (08_train)."
+    critics = ('disc_a', 'disc_b')                # λ, 0.5·λ: the config's cycle_weight, identity_weight (10, 5: the paper's)
 
     def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Translations, cycles and identities of one iteration, by name."
@@ -51,7 +50,7 @@ class CycleGAN(FakeHistory):                      # the critics see a history of
         fake_a, fake_b = self.pool_a(t['fake_b2a'].detach()), self.pool_b(t['fake_a2b'].detach())
         D_a, D_b = self.nets['disc_a'], self.nets['disc_b']
         adv = {'d/adv_a': 0.5 * adv_loss_d(D_a(real_a), D_a(fake_a)), 'd/adv_b': 0.5 * adv_loss_d(D_b(real_b), D_b(fake_b))}
-        return self._update(self.opt_d, sum(adv.values()), adv, 'd')
+        return self._update(self.opt_d, self.config.adv_weight * sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Both generators: L_GAN + λ L_cyc + 0.5λ L_identity."
@@ -59,5 +58,6 @@ class CycleGAN(FakeHistory):                      # the critics see a history of
         cycle = {'g/cycle_a': cycle_loss(t['fake_a2b2a'], real_a), 'g/cycle_b': cycle_loss(t['fake_b2a2b'], real_b)}
         identity = {'g/identity_a': identity_loss(t['fake_a2a'], real_a), 'g/identity_b': identity_loss(t['fake_b2b'], real_b)}
         L_gan, L_cyc, L_identity = (sum(d.values()) for d in (adv, cycle, identity))
-        total = L_gan + self.lambda_cyc * L_cyc + self.lambda_id * L_identity
+        c = self.config
+        total = c.adv_weight * L_gan + c.cycle_weight * L_cyc + c.identity_weight * L_identity
         return self._update(self.opt_g, total, adv | cycle | identity, 'g')

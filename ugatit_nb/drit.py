@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import PatchCritic, ResBlock, Translation, bce, conv, prior_codes, up
+from .baselines import Baseline, PatchCritic, ResBlock, Translation, bce, conv, prior_codes, up
 from .losses import cycle_loss
 
 # %% auto #0
@@ -78,10 +78,11 @@ def kl_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     "KL(N(μ, σ²) ‖ N(0, I)), averaged over the code: −½ mean(1 + log σ² − μ² − σ²)."
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).mean()
 
-class DRIT:
-    "DRIT's algorithm (E^c_X = enc_c_a, E^a_X = enc_attr_a, G_X = dec_a, D_X = disc_a, D^c = disc_content …); `trainer_for(config)` runs it."
-    key, title, critics = 'drit', 'DRIT', ('disc_a', 'disc_b', 'disc_content')
-    lambda_content_adv, lambda_domain_adv, lambda_cc, lambda_recon, lambda_latent, lambda_kl = 1.0, 1.0, 10.0, 10.0, 10.0, 0.01
+class DRIT(Baseline):
+    "DRIT's algorithm (E^c_X = enc_c_a, E^a_X = enc_attr_a, G_X = dec_a, D_X = disc_a, D^c = disc_content …); a `Trainer` (08_train)."
+    critics = ('disc_a', 'disc_b', 'disc_content')
+    # λ^domain_adv and λ_cc are the config's adv_weight and cycle_weight (1, 10); these are DRIT's own, the paper's values
+    lambda_content_adv, lambda_recon, lambda_latent, lambda_kl = 1.0, 10.0, 10.0, 0.01
 
     def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, the two swaps of the cross-cycle, reconstructions and translations from random attributes, by name."
@@ -125,6 +126,7 @@ class DRIT:
         latent = {'g/latent_a': cycle_loss(t['z_rand_a_rec'], t['z_rand_a']), 'g/latent_b': cycle_loss(t['z_rand_b_rec'], t['z_rand_b'])}
         kl = {'g/kl_a': kl_gaussian(t['mu_a'], t['logvar_a']), 'g/kl_b': kl_gaussian(t['mu_b'], t['logvar_b'])}
         L_domain, L_content, L_cc, L_recon, L_latent, L_kl = (sum(d.values()) for d in (domain, content_adv, cc, recon, latent, kl))
-        total = (self.lambda_content_adv * L_content + self.lambda_cc * L_cc + self.lambda_domain_adv * L_domain
+        c = self.config
+        total = (self.lambda_content_adv * L_content + c.cycle_weight * L_cc + c.adv_weight * L_domain
                  + self.lambda_recon * L_recon + self.lambda_latent * L_latent + self.lambda_kl * L_kl)
         return self._update(self.opt_g, total, domain | content_adv | cc | recon | latent | kl, 'g')

@@ -15,8 +15,8 @@ from .callbacks import Callback
 from .checkpoint import CheckpointError, check_writable
 from .data import embedded_dataset, find_images, load_rgb, test_transform, resolve_dataset
 from .faces2anime import counterpart, drawn_with, mask_for
-from .config import MODELS
-from .inference import Model, build_generator, build_networks, load
+from .methods import method
+from .inference import Model, build_networks, load
 from .metrics import REGIONS, kid, attention_score, centre_prior, diversity, high_frequency, placed_detail, region_iou
 from .segmenter import SEG_SIZE, load_segmenter
 from .inception import features, inception_features
@@ -78,9 +78,8 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
     def untrained():                                        # the attention baseline: built once, only where there is attention
         with torch.random.fork_rng(devices=[]):             # its weights come from its own seed
             torch.manual_seed(c.seed + 1)
-            if c.model == 'ugatit': return build_generator(c).to(dev).eval()   # the same config, ablation switches included
-            return Model(c, build_networks(c)).to(dev)                         # a compared method: all its networks
-    untrained_gen = lambda d: untrained() if c.model == 'ugatit' else untrained().generator(d).eval()
+            return Model(c, build_networks(c)).to(dev)     # the same config, ablation switches included
+    untrained_gen = lambda d: untrained().generator(d).eval()
     translator = model if isinstance(model, Model) else load(model)   # a trainer: its networks as a `Model`, where they are
     modes = {n: net.training for n, net in model.nets.items()}
     for net in model.nets.values(): net.eval()              # no spectral-norm power iteration, nothing learns
@@ -116,7 +115,7 @@ def evaluate(model,  # a `Model` (07e_inference) or a trainer
                 r['attention'] = attention_score(heat, masks)
                 r['attention_untrained'] = attention_score(_run(untrained_gen(direction), x, dev)[1], masks)
                 r['attention_centre'] = attention_score(centre_prior(len(x), c.img_size), masks)
-                for scale in ('global', 'local') if c.model == 'ugatit' else ():   # U-GAT-IT's critics have CAM too
+                for scale in ('global', 'local') if method(c).critic_cam else ():   # U-GAT-IT's critics have CAM too
                     r[f'critic_{scale}_attention'] = attention_score(_run(model.nets[f'disc_{scale}_{t.lower()}'], fake, dev)[1], masks)
             results[direction] = r
         return results
@@ -204,7 +203,7 @@ def eval_cli(argv: list[str] | None = None) -> None:
     except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
     print(f'{a.checkpoint}: iteration {model.step}, {root.name}, {model.config.img_size} px'
           f'{"" if inception else " (KID-Inception: pass --inception_weights)"}\n')
-    print(format_table(results, 'generator CAM' if model.config.model == 'ugatit' else f"{MODELS[model.config.model]}'s mask"))
+    print(format_table(results, method(model).heat_label))
     print(f'\nevaluated in {time.perf_counter() - t0:.1f} s')
     if a.json:
         out = {'checkpoint': str(a.checkpoint), 'step': model.step, 'dataset': str(root), 'results': results}

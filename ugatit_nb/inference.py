@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import ugatit_nb
-from .config import ARCH_FIELDS, MODELS, UGATITConfig, check_config, tiny_config
+from .config import ARCH_FIELDS, UGATITConfig, check_config, tiny_config
+from .methods import method
 from .generator import Generator
 from .discriminator import Discriminator
 from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, check_writable, read_checkpoint
@@ -19,7 +20,7 @@ from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load
 from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
-__all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'method_networks', 'build_networks', 'Model',
+__all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'ugatit_networks', 'build_networks', 'Model',
            'pretrained_dir', 'config_from_dict', 'from_states', 'load', 'average_generators', 'translate',
            'translate_figure', 'demo']
 
@@ -41,17 +42,15 @@ def build_discriminator(c: UGATITConfig, n_layers: int) -> nn.Module:
         return tf_discriminator(c, n_layers)
     return Discriminator(in_ch=c.img_ch, ch=c.ch, n_layers=n_layers, cam=c.cam_d)
 
-def method_networks(model: str):
-    "The module of compared method `model` (14a–14f): its networks, `networks(c)`, and `translator(nets, direction)`."
-    from ugatit_nb import aggan, cartoongan, cyclegan, drit, munit, unit
-    return dict(cyclegan=cyclegan, unit=unit, munit=munit, drit=drit, aggan=aggan, cartoongan=cartoongan)[model]
-
-def build_networks(c: UGATITConfig) -> dict[str, nn.Module]:
-    "The networks config `c` describes, in our names: U-GAT-IT's six (built in this order: the same seed gives the same weights), or a compared method's."
-    if c.model != 'ugatit': return method_networks(c.model).networks(c)
+def ugatit_networks(c: UGATITConfig) -> dict[str, nn.Module]:
+    "U-GAT-IT's six networks at config `c`, in our names (built in this order: the same seed gives the same weights)."
     gen, disc = lambda: build_generator(c), lambda n: build_discriminator(c, n)
     return dict(gen_a2b=gen(), gen_b2a=gen(), disc_global_a=disc(c.n_dis), disc_global_b=disc(c.n_dis),
                 disc_local_a=disc(c.n_dis_local), disc_local_b=disc(c.n_dis_local))
+
+def build_networks(c: UGATITConfig) -> dict[str, nn.Module]:
+    "The networks config `c` describes, in our names: those of its method (`07_methods`), U-GAT-IT's six or a compared method's."
+    return method(c).build_networks(c)
 
 # %% ../nbs/07e_inference.ipynb #0833e34a
 class Model:
@@ -66,16 +65,14 @@ class Model:
     def generator(self, direction: str = 'A2B') -> nn.Module:
         "G_A→B ('A2B') or G_B→A ('B2A'): image (B,3,S,S) in [-1,1] → translation, cam_logit (B,2), heatmap (B,1,S/4,S/4)."
         if direction not in ('A2B', 'B2A'): raise ValueError(f"direction must be 'A2B' or 'B2A', got {direction!r}")
-        if self.config.model != 'ugatit':           # a compared method: its networks composed into one direction
-            if direction not in self._translators:   # (its cam_logit is None; heatmap None unless it has attention)
-                self._translators[direction] = method_networks(self.config.model).translator(self.nets, direction)
-            return self._translators[direction]
-        return self.nets['gen_a2b' if direction == 'A2B' else 'gen_b2a']
+        if direction not in self._translators:       # U-GAT-IT's generator; a compared method's networks composed into one
+            self._translators[direction] = method(self.config).direction(self.nets, direction)   # (cam_logit None for those)
+        return self._translators[direction]
 
     def discriminator(self, domain: str = 'A', scale: str = 'global') -> nn.Module:
         "D_A or D_B, 'global' or 'local': image → logit map, cam_logit (B,2), heatmap."
-        if self.config.model != 'ugatit':
-            raise ValueError(f"{MODELS[self.config.model]} has no U-GAT-IT critics; its networks are model.nets: {', '.join(self.nets)}")
+        if not (m := method(self.config)).critic_cam:
+            raise ValueError(f"{m.title} has no U-GAT-IT critics; its networks are model.nets: {', '.join(self.nets)}")
         if domain not in ('A', 'B') or scale not in ('global', 'local'):
             raise ValueError(f"domain must be 'A' or 'B' and scale 'global' or 'local', got {domain!r}, {scale!r}")
         return self.nets[f'disc_{scale}_{domain.lower()}']
@@ -95,9 +92,9 @@ class Model:
     def describe(self) -> str:
         "One line: which networks, how big, how far trained, from where."
         c = self.config
-        if c.model != 'ugatit':
+        if not (m := method(c)).release_format:        # a compared method: its generator side in total
             n = sum(p.numel() for name, net in self.nets.items() if not name.startswith('disc') for p in net.parameters())
-            return (f'{MODELS[c.model]}, {c.img_size} px, ch {c.ch}, {n / 1e6:.2f}M weights on the generator side, '
+            return (f'{m.title}, {c.img_size} px, ch {c.ch}, {n / 1e6:.2f}M weights on the generator side, '
                     f'iteration {self.step}' + (f', from {self.source}' if self.source else ''))
         kind = {'pytorch': 'U-GAT-IT', 'tf': 'U-GAT-IT (TF release networks)',
                 'tf-2019-08-14': 'U-GAT-IT (TF release networks, 2019-08-14 code)'}[c.networks]
@@ -116,7 +113,7 @@ class Model:
 
     def load_official(self, src) -> Model:
         "Load a reference-release checkpoint (path or dict) into the six networks."
-        if self.config.model != 'ugatit': raise ValueError(f'a reference-release checkpoint holds U-GAT-IT, not {MODELS[self.config.model]}')
+        if not (m := method(self.config)).release_format: raise ValueError(f'a reference-release checkpoint holds U-GAT-IT, not {m.title}')
         states = official.load_official(src)
         for n, r in zip(NET_NAMES, RELEASE_NAMES):
             try: self.nets[n].load_state_dict(states[r])
@@ -127,7 +124,7 @@ class Model:
 
     def to_official(self) -> dict:
         "The six networks as a reference-release checkpoint dict, ready for `torch.save`."
-        if self.config.model != 'ugatit': raise ValueError(f'the reference release has no format for {MODELS[self.config.model]}')
+        if not (m := method(self.config)).release_format: raise ValueError(f'the reference release has no format for {m.title}')
         return official.to_official({r: self.nets[n].state_dict() for n, r in zip(NET_NAMES, RELEASE_NAMES)})
 
 # %% ../nbs/07e_inference.ipynb #5895c167

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .baselines import PatchCritic, ResBlock, Translation, conv, prior_codes, up
+from .baselines import Baseline, PatchCritic, ResBlock, Translation, conv, prior_codes, up
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
 # %% auto #0
@@ -71,10 +71,10 @@ def translator(nets: dict, direction: str) -> Translation:
     return Translation(_translate, source=nets[f'gen_{s}'], target=nets[f'gen_{t}'])
 
 # %% ../nbs/14c_munit.ipynb #70ce56c5
-class MUNIT:
-    "MUNIT's algorithm (E^c_1, E^s_1, G_1 in gen_a; D_1 = disc_a …); `trainer_for(config)` runs it."
-    key, title, critics = 'munit', 'MUNIT', ('disc_a', 'disc_b')
-    lambda_x, lambda_c, lambda_s = 10.0, 1.0, 1.0              # the paper's
+class MUNIT(Baseline):
+    "MUNIT's algorithm (E^c_1, E^s_1, G_1 in gen_a; D_1 = disc_a …); a `Trainer` (08_train)."
+    critics = ('disc_a', 'disc_b')
+    lambda_x, lambda_c, lambda_s = 10.0, 1.0, 1.0              # the paper's; its GAN weight is the config's adv_weight (1)
 
     def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, reconstructions, translations with styles from the prior, and their codes, by name."
@@ -93,7 +93,7 @@ class MUNIT:
         D_a, D_b = self.nets['disc_a'], self.nets['disc_b']
         adv = {'d/adv_a': adv_loss_d(D_a(real_a), D_a(t['fake_b2a'].detach())),
                'd/adv_b': adv_loss_d(D_b(real_b), D_b(t['fake_a2b'].detach()))}
-        return self._update(self.opt_d, sum(adv.values()), adv, 'd')
+        return self._update(self.opt_d, self.config.adv_weight * sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Encoders and decoders: L_GAN + λ_x L_recon^x + λ_c L_recon^c + λ_s L_recon^s."
@@ -102,5 +102,5 @@ class MUNIT:
         rec_c = {'g/recon_c_a': cycle_loss(t['c_a_rec'], t['c_a']), 'g/recon_c_b': cycle_loss(t['c_b_rec'], t['c_b'])}
         rec_s = {'g/recon_s_a': cycle_loss(t['s_a_rec'], t['s_a']), 'g/recon_s_b': cycle_loss(t['s_b_rec'], t['s_b'])}
         L_gan, L_x, L_c, L_s = (sum(d.values()) for d in (adv, rec_x, rec_c, rec_s))
-        total = L_gan + self.lambda_x * L_x + self.lambda_c * L_c + self.lambda_s * L_s
+        total = self.config.adv_weight * L_gan + self.lambda_x * L_x + self.lambda_c * L_c + self.lambda_s * L_s
         return self._update(self.opt_g, total, adv | rec_x | rec_c | rec_s, 'g')

@@ -17,7 +17,7 @@ from .data import load_rgb, test_transform
 from .evaluate import evaluate, load_judge
 from .image import png_bytes, to_image
 from .inference import load
-from .comparison import trainer_for
+from .methods import trainer_for
 from .train import UGATIT
 
 COLUMNS = ('structure', 'success', 'sharpness', 'noise', 'diversity', 'kid_judge', 'attention')   # the tables' numbers

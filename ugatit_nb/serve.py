@@ -70,8 +70,8 @@ class Translator:
         from ugatit_nb.cam import eta_text
         with self.torch.no_grad(): y, logit, heat = self.model.generator(direction)(self.torch.from_numpy(x))
         if heat is None:                                # a compared method without attention (14a–14f)
-            from ugatit_nb.config import MODELS
-            return y.numpy(), None, f'{MODELS[self.model.config.model]} has no attention map: the last panel repeats the translation'
+            from ugatit_nb.methods import method
+            return y.numpy(), None, f'{method(self.model).title} has no attention map: the last panel repeats the translation'
         return y.numpy(), heat.numpy(), eta_text(logit)
 
     def photo(self, photo: Image.Image, direction: str = 'A2B', centre: bool = True) -> dict:

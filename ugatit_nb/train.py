@@ -15,10 +15,10 @@ from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
 from .checkpoint import (RELEASE_NAMES, CheckpointError, NonFiniteLoss, Resumable, claim_result_folder, latest_checkpoint,
                                   lock_result_folder, printable, read_checkpoint)
 from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids
-from .evaluate import Evaluate
 from .config import (UGATITConfig, ARCH_FIELDS, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags,
                               tiny_config, paper_config)
 from .inference import NET_NAMES, Model, build_networks
+from .methods import method
 from .data import load_split, resolve_dataset, UnpairedBatches
 from .distributed import start_distributed, data_parallel, any_process, ctrl_c_stops, lost_contact_error
 
@@ -30,12 +30,12 @@ RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, d
 
 class Trainer(Resumable):
     "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (translate → critic step → generator step), `fit` and resume."
-    title = ''                     # the method, as progress bars and tables name it
     critics: tuple = ()            # the networks the critics' Adam updates; every other one is the generator side's
     speed_options: tuple = ()      # the speed options of `UGATITConfig` it computes (08b_fast's `FastUGATIT`: all)
 
     def __init__(self, config: UGATITConfig):
         c = self.config = check_config(config)         # clear errors before anything is built
+        self.title = method(c).title                   # as progress bars and tables name it (07_methods)
         self.refuse(c)                                 # what this method cannot honour, in one line
         if c.phase != 'train':
             raise ValueError("phase='test' translates the test splits with a trained model: ugatit_nb.run(config) "
@@ -60,7 +60,14 @@ class Trainer(Resumable):
         self.stop_requested = False                    # Ctrl-C: stop after the current iteration
 
     def refuse(self, c: UGATITConfig):
-        "Raise a one-line `ValueError` for a setting this trainer cannot honour."
+        "Raise a one-line `ValueError` for a setting this trainer cannot honour: another method's config, a λ for a term it lacks."
+        m = method(c)
+        if not isinstance(self, m.trainer_class()):
+            raise ValueError(f'{type(self).__name__} does not train {m.title} (model={c.model!r}): build its trainer with '
+                             f'ugatit_nb.methods.trainer_for(config), or ugatit_nb_train --model {c.model}')
+        for k, v in m.weights.items():
+            if not v and getattr(c, k):                # the method has no such term: a value would be silently ignored
+                raise ValueError(f'{m.title} has no {k.removesuffix("_weight")} term: {k} must be 0 for it, got {getattr(c, k)}')
 
     def attach(self):
         "`self.gen_a2b(x)` etc. for each network; under torchrun, the DDP wrapper (07d_distributed)."
@@ -100,22 +107,19 @@ class Trainer(Resumable):
 
 class UGATIT(Trainer):
     "The paper's iteration as written: `translate`, `discriminator_step`, `generator_step` over the six networks."
-    title = 'U-GAT-IT'
     critics = NET_NAMES[2:]                            # disc_global_a, disc_global_b, disc_local_a, disc_local_b
 
     def __init__(self, config: UGATITConfig | None = None): super().__init__(config or UGATITConfig())
 
     def refuse(self, c: UGATITConfig):
-        if c.model != 'ugatit':
-            raise ValueError(f'model={c.model!r} is a compared method (14_baselines): train it with ugatit_nb.comparison.trainer_for(config) '
-                             f'or ugatit_nb_train --model {c.model}')
+        super().refuse(c)
         if c.networks != 'pytorch':
             raise ValueError(f'networks={c.networks!r} are the TF release\'s, for converted weights (ugatit_nb.load): '
                              'train with networks=\'pytorch\'')
         if asked := {k: v for k, v in speed_options(c).items() if k not in self.speed_options}:
             raise ValueError(f"{type(self).__name__} runs the paper's step as written, and "
                              f"{', '.join(f'{k}={v!r}' for k, v in asked.items())} are speed options (08b_fast): "
-                             "build ugatit_nb.fast.FastUGATIT(config), or ugatit_nb.comparison.trainer_for(config), which picks it")
+                             "build ugatit_nb.fast.FastUGATIT(config), or ugatit_nb.methods.trainer_for(config), which picks it")
 
     def attach(self):
         super().attach()
@@ -213,6 +217,7 @@ def default_callbacks(show: bool = False,  # also draw the sample grids in the n
     "The callbacks `fit` uses unless given others."
     cbs = [LinearDecayLR(), Progress(), LossLog(), SampleGrids(show), Checkpoints()]
     if eval_freq:                                 # before the log, which writes the numbers it adds
+        from ugatit_nb.evaluate import Evaluate   # 11d_evaluate: the scores need the judge, built later in the course
         cbs.insert(2, Evaluate(eval_freq))
     return cbs
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import PatchCritic, ResBlock, Translation, conv, up
+from .baselines import Baseline, PatchCritic, ResBlock, Translation, conv, up
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
 # %% auto #0
@@ -45,10 +45,11 @@ def kl(mu: torch.Tensor) -> torch.Tensor:
     "KL(N(μ, I) ‖ N(0, I)) up to a constant factor and term: the mean of μ², as UNIT's release computes it."
     return mu.pow(2).mean()
 
-class UNIT:
-    "UNIT's algorithm (E_1 = enc_a, G_1 = dec_a, shared enc_shared / dec_shared, D_1 = disc_a …); `trainer_for(config)` runs it."
-    key, title, critics = 'unit', 'UNIT', ('disc_a', 'disc_b')
-    lambda_0, lambda_1, lambda_2, lambda_3, lambda_4 = 1.0, 0.01, 10.0, 0.01, 10.0   # the paper's λ₀…λ₄, divided by 10
+class UNIT(Baseline):
+    "UNIT's algorithm (E_1 = enc_a, G_1 = dec_a, shared enc_shared / dec_shared, D_1 = disc_a …); a `Trainer` (08_train)."
+    critics = ('disc_a', 'disc_b')
+    # the paper's λ₀…λ₄ divided by 10: λ₀ and λ₄ are the config's adv_weight and cycle_weight (1, 10), these its own
+    lambda_1, lambda_2, lambda_3 = 0.01, 10.0, 0.01
 
     def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, reconstructions, translations and the cycle of one iteration, by name."
@@ -68,7 +69,7 @@ class UNIT:
         D_a, D_b = self.nets['disc_a'], self.nets['disc_b']
         adv = {'d/adv_a': adv_loss_d(D_a(real_a), D_a(t['fake_b2a'].detach())),
                'd/adv_b': adv_loss_d(D_b(real_b), D_b(t['fake_a2b'].detach()))}
-        return self._update(self.opt_d, self.lambda_0 * sum(adv.values()), adv, 'd')
+        return self._update(self.opt_d, self.config.adv_weight * sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Encoders and generators: λ₀ L_GAN + L_VAE (λ₁ KL, λ₂ L1) + L_CC (λ₃ KL, λ₄ L1), both domains."
@@ -78,6 +79,7 @@ class UNIT:
         cc_kl = {'g/kl_cycle_a': kl(t['mu_ab']), 'g/kl_cycle_b': kl(t['mu_ba'])}     # q_2(z | x_{1→2}) near the prior
         cc_rec = {'g/cycle_a': cycle_loss(t['fake_a2b2a'], real_a), 'g/cycle_b': cycle_loss(t['fake_b2a2b'], real_b)}
         L_gan, L_kl, L_rec, L_cc_kl, L_cc = (sum(d.values()) for d in (adv, vae_kl, vae_rec, cc_kl, cc_rec))
-        total = (self.lambda_0 * L_gan + self.lambda_1 * L_kl + self.lambda_2 * L_rec
-                 + self.lambda_3 * (L_kl + L_cc_kl) + self.lambda_4 * L_cc)           # L_CC repeats the first KL: eq. 5
+        c = self.config
+        total = (c.adv_weight * L_gan + self.lambda_1 * L_kl + self.lambda_2 * L_rec
+                 + self.lambda_3 * (L_kl + L_cc_kl) + c.cycle_weight * L_cc)           # L_CC repeats the first KL: eq. 5
         return self._update(self.opt_g, total, adv | vae_kl | vae_rec | cc_kl | cc_rec, 'g')

@@ -17,7 +17,8 @@ from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, t
 from .norms import AdaLIN, LIN
 from .cam import eta_text
 from .inference import Model, build_networks, load
-from .config import MODELS, tiny_config
+from .config import tiny_config
+from .methods import method
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
 from .app import Selfie2Waifu
 from .image import panels
@@ -39,9 +40,8 @@ def as_model(model=None, device: str = 'cpu'):
 
 def u_gat_it(model, who: str):
     "`model` if it is a U-GAT-IT; else one clear error (the CAM and AdaLIN views exist in U-GAT-IT only)."
-    kind = getattr(model.config, 'model', 'ugatit')
-    if kind != 'ugatit':
-        raise ValueError(f"{who} shows U-GAT-IT's CAM and AdaLIN; this is a {MODELS[kind]} model: translate it with "
+    if not (m := method(model.config)).inspectable:
+        raise ValueError(f"{who} shows U-GAT-IT's CAM and AdaLIN; this is a {m.title} model: translate it with "
                          "model.translate(x, direction), or serve it with SelfieUpload or ugatit_nb_app --checkpoint")
     return model
 
