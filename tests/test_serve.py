@@ -44,3 +44,44 @@ def test_the_web_api_serves_a_photo(tmp_path):
         assert r.returncode == 1 and r.stderr.strip() == f'error: port {port} on 127.0.0.1 is in use: pass another --port'
     finally:
         os.killpg(server.pid, signal.SIGTERM); server.wait(timeout=30)
+
+
+def test_uploads_arriving_at_once_are_bounded_and_a_slow_one_holds_no_translation_slot(tmp_path):
+    import socket
+    port = free_port()
+    server = subprocess.Popen([sys.executable, '-c', 'from ugatit_nb.serve import serve_cli; serve_cli()', '--port', str(port),
+                               '--uploads', '1', '--queue', '0'],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    base = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if request(base + '/health')[0] == 200: break
+            except OSError: time.sleep(0.5)
+        slow = socket.create_connection(('127.0.0.1', port))      # 10 MB announced, 2 MB sent, then it waits
+        slow.sendall(b'POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n\r\n' + b'\0' * 2_000_000)
+        deadline = time.time() + 30
+        while request(base + '/health')[2].find(b'"arriving":1') < 0 and time.time() < deadline: time.sleep(0.2)
+        status, headers, body = request(base + '/translate', b'x' * 1000)
+        assert status == 503 and b'1 uploads are arriving already' in body and headers['Retry-After'] == '2', (status, body)
+        slow.close()                                                # gone: its place is free again, nothing leaks
+        deadline = time.time() + 30
+        while request(base + '/health')[2].find(b'"arriving":0') < 0 and time.time() < deadline: time.sleep(0.2)
+        status, _, body = request(base + '/translate', b'%PDF-1.4 not an image')
+        assert status == 422 and b'not an image file' in body        # admitted, read, refused for what it is
+    finally:
+        os.killpg(server.pid, signal.SIGTERM); server.wait(timeout=30)
+
+
+def test_an_upload_decodes_from_a_spooled_file_as_from_bytes():
+    import tempfile
+    from ugatit_nb.image import BadImage, rgb_from_bytes
+    buf = io.BytesIO(); Image.new('RGB', (40, 30), (200, 10, 10)).save(buf, format='PNG')
+    with tempfile.SpooledTemporaryFile(16) as f:                    # 16 bytes in memory: the rest is on disk
+        f.write(buf.getvalue())
+        assert rgb_from_bytes(f).size == rgb_from_bytes(buf.getvalue()).size == (40, 30)
+    with tempfile.SpooledTemporaryFile(16) as f:
+        f.write(os.urandom(100_000))
+        with pytest.raises(BadImage, match='upload: not an image file'): rgb_from_bytes(f)
+    with pytest.raises(BadImage, match='upload: empty file'): rgb_from_bytes(io.BytesIO())

@@ -108,7 +108,7 @@ def bce(logit: torch.Tensor, target: float) -> torch.Tensor:
     "The original GAN's cross-entropy on logits against a constant label (1 real, 0 fake, ½ DRIT's content)."
     return F.binary_cross_entropy_with_logits(logit, torch.full_like(logit, target))
 
-# %% ../nbs/14_baselines.ipynb #ea0d8634
+# %% ../nbs/14_baselines.ipynb #44bdc7ac
 class Baseline(Trainer):
     "A compared method in `Trainer`'s loop: its subclass (14a–14f) writes `translate`, `discriminator_step`, `generator_step`."
     def refuse(self, c: UGATITConfig):

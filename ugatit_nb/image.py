@@ -61,9 +61,14 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def _png_crc_broken(source) -> bool:
     "Whether `source` (a path or a binary file object) starts like a PNG and has a chunk whose CRC is wrong."
     try:
-        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else (source.seek(0) or source.read())
+        f = open(source, 'rb') if isinstance(source, (str, Path)) else source
+        try:
+            f.seek(0)
+            if f.read(8) != b'\x89PNG\r\n\x1a\n': return False     # not a PNG: nothing more is read
+            data = b'\x89PNG\r\n\x1a\n' + f.read()
+        finally:
+            if f is not source: f.close()
     except OSError: return False
-    if not data.startswith(b'\x89PNG\r\n\x1a\n'): return False
     pos = 8
     while pos + 12 <= len(data):
         n = int.from_bytes(data[pos:pos + 4], 'big')
@@ -112,12 +117,15 @@ def install_hint(extra: str) -> str:
         return f'pip install -e ".[{extra}]" in the ugatit_nb clone'            # (no server path in a visitor's message)
     return f'pip install "ugatit_nb[{extra}]"'
 
-def rgb_from_bytes(data: bytes, name: str = 'upload', max_pixels: int = MAX_PIXELS,
+def rgb_from_bytes(data,  # the bytes of an upload, or a binary file object holding them (read as it decodes)
+                   name: str = 'upload', max_pixels: int = MAX_PIXELS,
                    max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
-    "`load_rgb` for bytes in memory (an upload), named `name` in errors; more than `max_bytes` is refused undecoded."
-    if not data: raise BadImage(f'{name}: empty file (0 bytes)')
-    if len(data) > max_bytes: raise BadImage(f'{name}: {len(data) / 1e6:.0f} MB is too large (at most {max_bytes / 1e6:.0f} MB)')
-    return _decode_rgb(io.BytesIO(data), name, max_pixels)
+    "`load_rgb` for an upload, named `name` in errors; more than `max_bytes` is refused undecoded."
+    f = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    size = f.seek(0, io.SEEK_END); f.seek(0)
+    if not size: raise BadImage(f'{name}: empty file (0 bytes)')
+    if size > max_bytes: raise BadImage(f'{name}: {size / 1e6:.0f} MB is too large (at most {max_bytes / 1e6:.0f} MB)')
+    return _decode_rgb(f, name, max_pixels)
 
 # %% ../nbs/00a_image.ipynb #7b806f65
 FACE_WIDTH, FACE_CENTRE = 0.44, (0.50, 0.49)     # faces2anime selfies: face width / side, face centre (x, y) / side

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13a_serve.ipynb #eca23e35
 from __future__ import annotations
-import argparse, asyncio, io, json, os, socket, sys, threading, time
+import argparse, asyncio, io, json, os, socket, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,7 @@ try: from fastapi import Request                  # the `serve` extra; the page 
 except ImportError: Request = None
 
 # %% auto #0
-__all__ = ['LABELS', 'frame_photo', 'Translator', 'Busy', 'make_app', 'app_from_env', 'serve_cli']
+__all__ = ['LABELS', 'SPOOL_BYTES', 'frame_photo', 'Translator', 'Busy', 'make_app', 'app_from_env', 'serve_cli']
 
 # %% ../nbs/13a_serve.ipynb #35300d89
 LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
@@ -86,13 +86,16 @@ class Translator:
 # %% ../nbs/13a_serve.ipynb #c5464824
 class Busy(Exception): "Every slot and the waiting queue are taken."
 
+SPOOL_BYTES = 1 << 20    # an upload's bytes kept in memory while it arrives; the rest waits in a temporary file
+
 def make_app(translator: Translator,  # the one model this server holds
              concurrency: int = 1,  # translations at once
              queue: int = 8,  # requests that may wait for a slot
              timeout: float = 60.0,  # seconds a request may take, waiting included
              max_bytes: int = MAX_UPLOAD_BYTES,  # largest upload, in bytes
              max_pixels: int = MAX_PIXELS,  # largest decoded image, in pixels
-             hosts: tuple[str, ...] = ('127.0.0.1', 'localhost')):  # Host headers accepted ('*': any)
+             hosts: tuple[str, ...] = ('127.0.0.1', 'localhost'),  # Host headers accepted ('*': any)
+             uploads: int = 64):  # uploads arriving at once; each keeps at most `SPOOL_BYTES` in memory, the rest on disk
     "The FastAPI application: GET / (a small page), GET /health, POST /translate?direction=A2B&centre=true."
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -100,7 +103,7 @@ def make_app(translator: Translator,  # the one model this server holds
     app = FastAPI(title='ugatit_nb', description='U-GAT-IT translation: POST an image to /translate')
     if '*' not in hosts: app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix='translate')
-    state = {'outstanding': 0, 'served': 0, 'refused': 0}
+    state = {'outstanding': 0, 'served': 0, 'refused': 0, 'arriving': 0}
     lock = threading.Lock()
 
     def admit():
@@ -123,16 +126,28 @@ def make_app(translator: Translator,  # the one model this server holds
         declared = request.headers.get('content-length')
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise HTTPException(413, f'the upload is {int(declared) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB')
-        body = bytearray()
-        async for chunk in request.stream():                 # counted as it arrives: no unbounded read
-            body += chunk
-            if len(body) > max_bytes: raise HTTPException(413, f'the upload is over {max_bytes / 1e6:.0f} MB')
+        with lock:                                            # memory: `uploads` bodies arriving, not one per visitor
+            if state['arriving'] >= uploads:
+                state['refused'] += 1
+                return JSONResponse({'detail': f'busy: {uploads} uploads are arriving already; try again shortly'}, 503,
+                                    headers={'Retry-After': '2'})
+            state['arriving'] += 1
+        body = tempfile.SpooledTemporaryFile(SPOOL_BYTES)    # the first MB in memory, the rest in a temporary file
+        try:
+            size = 0
+            async for chunk in request.stream():             # counted as it arrives: no unbounded read
+                size += len(chunk)
+                if size > max_bytes: body.close(); raise HTTPException(413, f'the upload is over {max_bytes / 1e6:.0f} MB')
+                body.write(chunk)
+        finally:
+            with lock: state['arriving'] -= 1
         try: admit()
         except Busy:
+            body.close()
             return JSONResponse({'detail': 'busy: every slot and the queue are taken; try again shortly'}, 503,
                                 headers={'Retry-After': '2'})
         def work():
-            photo = rgb_from_bytes(bytes(body), 'upload', max_pixels, max_bytes)
+            with body: photo = rgb_from_bytes(body, 'upload', max_pixels, max_bytes)   # decoded from the spool as read
             out = translator.photo(photo, direction, centre)
             return png_bytes(out['heat' if heatmap else 'translation']), out
         future = asyncio.get_running_loop().run_in_executor(pool, work)
@@ -176,7 +191,8 @@ def app_from_env():
     "The application `ugatit_nb_serve` starts in each worker process (settings in UGATIT_NB_SERVE, JSON)."
     s = json.loads(os.environ['UGATIT_NB_SERVE'])
     translator = Translator(s['checkpoint'], s['onnx'], s['threads'])
-    return make_app(translator, s['concurrency'], s['queue'], s['timeout'], s['max_bytes'], s['max_pixels'], tuple(s['hosts']))
+    return make_app(translator, s['concurrency'], s['queue'], s['timeout'], s['max_bytes'], s['max_pixels'], tuple(s['hosts']),
+                    s.get('uploads', 64))
 
 def serve_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_serve`."
@@ -193,6 +209,8 @@ def serve_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--timeout', type=float, default=60.0, help='seconds per request, waiting included (default: 60)')
     p.add_argument('--threads', type=count, help='CPU threads per translation (default: all)')
     p.add_argument('--max_mb', type=float, default=MAX_UPLOAD_BYTES / 1e6, help='largest upload in MB (default: %(default)g)')
+    p.add_argument('--uploads', type=count, default=64, help='uploads arriving at once per process, each with at most 1 MB '
+                   'in memory (the rest spooled to a temporary file); more get 503 (default: 64)')
     a = p.parse_args(argv)
     try: import fastapi, uvicorn  # noqa: F401
     except ImportError: sys.exit(f'error: the web API needs FastAPI and uvicorn: {install_hint("serve")}')
@@ -201,7 +219,7 @@ def serve_cli(argv: list[str] | None = None) -> None:
     if not _port_free(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')
     loopback = a.host in ('127.0.0.1', 'localhost', '::1')
     settings = dict(checkpoint=a.checkpoint, onnx=a.onnx, threads=a.threads, concurrency=a.concurrency, queue=a.queue,
-                    timeout=a.timeout, max_bytes=int(a.max_mb * 1e6), max_pixels=MAX_PIXELS,
+                    timeout=a.timeout, max_bytes=int(a.max_mb * 1e6), max_pixels=MAX_PIXELS, uploads=a.uploads,
                     hosts=['127.0.0.1', 'localhost'] if loopback else [a.host, '*'] if a.host in ('0.0.0.0', '::') else [a.host])
     os.environ['UGATIT_NB_SERVE'] = json.dumps(settings)
     try: Translator(a.checkpoint, a.onnx)                    # a bad model is one line here, not a traceback per worker

@@ -59,6 +59,11 @@ class Trainer(Resumable):
         self.last_evaluation: dict | None = None       # newest `evaluate` result (the `Evaluate` callback sets it)
         self.stop_requested = False                    # Ctrl-C: stop after the current iteration
 
+    @classmethod
+    def unhonoured_speed(cls, c: UGATITConfig) -> dict:
+        "The speed options `c` asks for that this trainer does not compute (`trainer_for` then picks the method's speed trainer)."
+        return {k: v for k, v in speed_options(c).items() if k not in cls.speed_options}
+
     def refuse(self, c: UGATITConfig):
         "Raise a one-line `ValueError` for a setting this trainer cannot honour: another method's config, a λ for a term it lacks."
         m = method(c)
@@ -116,7 +121,7 @@ class UGATIT(Trainer):
         if c.networks != 'pytorch':
             raise ValueError(f'networks={c.networks!r} are the TF release\'s, for converted weights (ugatit_nb.load): '
                              'train with networks=\'pytorch\'')
-        if asked := {k: v for k, v in speed_options(c).items() if k not in self.speed_options}:
+        if asked := self.unhonoured_speed(c):
             raise ValueError(f"{type(self).__name__} runs the paper's step as written, and "
                              f"{', '.join(f'{k}={v!r}' for k, v in asked.items())} are speed options (08b_fast): "
                              "build ugatit_nb.fast.FastUGATIT(config), or ugatit_nb.methods.trainer_for(config), which picks it")
