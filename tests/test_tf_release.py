@@ -129,6 +129,7 @@ def test_onnx_export_of_a_converted_model_matches_pytorch(tmp_path):
 
 
 def test_tf_networks_are_not_trained(tmp_path):
-    from ugatit_nb.train import UGATIT, tiny_config
+    from ugatit_nb.train import UGATIT
+    from ugatit_nb.config import tiny_config
     with pytest.raises(ValueError, match="networks='tf' are the TF release's"):
         UGATIT(tiny_config(networks='tf', n_res=4, result_dir=str(tmp_path)))

@@ -18,6 +18,7 @@ fi
 python tools/make_readme.py --check
 python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 18 MB
 python tools/import_graph.py --check            # no import circle; the page, widgets, export, evaluation never load the trainer
+python -m pyflakes ugatit_nb/                   # no unused import, no undefined name (nothing printed)
 
 echo "== notebook tests (nbdev_test; flags slow/cuda skipped unless NBDEV_FLAGS is set)"
 nbdev_test --n_workers 2 --timing ${NBDEV_FLAGS:+--flags "$NBDEV_FLAGS"}

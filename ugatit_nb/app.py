@@ -2,10 +2,10 @@
 
 # %% ../nbs/13_app.ipynb #dc284feb
 from __future__ import annotations
-import argparse, io, json, os, re, socket, subprocess, sys
+import argparse, json, os, re, socket, subprocess, sys
+from importlib.util import find_spec
 from pathlib import Path
-import numpy as np
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 import ipywidgets as W
 import ugatit_nb
 from .image import panels, rgb_from_bytes
@@ -178,8 +178,7 @@ def app_cli(argv: list[str] | None = None) -> None:
         if given and not Path(given).exists(): sys.exit(f'error: {given}: no such file')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
     if a.max_visitors < 1 or a.idle_minutes <= 0: sys.exit('error: --max_visitors must be at least 1 and --idle_minutes more than 0')
-    try: import voila  # noqa: F401
-    except ImportError: sys.exit('error: Voilà is not installed: pip install voila')
+    if find_spec('voila') is None: sys.exit('error: Voilà is not installed: pip install voila')
     with socket.socket() as s:                                 # the banner must print the port that is really served
         try: s.bind((a.host, a.port))
         except OSError as e: sys.exit(f'error: port {a.port} on {a.host} is not available ({e.strerror}): pass another --port')

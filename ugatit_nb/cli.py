@@ -5,19 +5,20 @@
 # %% ../nbs/90_cli.ipynb #7961c61b
 from __future__ import annotations
 import argparse, difflib, os, signal, sys
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 from .checkpoint import newest_intact_checkpoint, printable
 from .config import ADAMS, AMPS, COMPILE_MODES, NETWORKS, PHASES, check_config
 from .methods import METHODS
 from fastcore.docments import docments
-from .data import BadImage, resolve_dataset
+from .data import resolve_dataset
 from .generator import DECODER_NORMS
-from .inference import demo, load, translate   # demo, eval_cli: where installs made before they moved look
+from .inference import load, translate   # demo, eval_cli: where installs made before they moved look
 from .distributed import dist_env, finish_distributed
-from .train import UGATIT, UGATITConfig, NonFiniteLoss, tiny_config, paper_config
+from .train import UGATIT, NonFiniteLoss
+from .config import UGATITConfig, tiny_config, paper_config
 from .config import cpu_config
-from .evaluate import eval_cli, format_table
+from .evaluate import format_table
 from .methods import trainer_for
 
 # %% auto #0

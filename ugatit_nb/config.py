@@ -4,7 +4,7 @@
 
 # %% ../nbs/07c_config.ipynb #4d8b4aa9
 from __future__ import annotations
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 import torch
 from .methods import METHODS, PAPER_METHOD, method
 

@@ -4,14 +4,12 @@
 
 # %% ../nbs/06_data.ipynb #abb30cb2
 from __future__ import annotations
-import os, signal, warnings
+import signal, warnings
 from pathlib import Path
-import numpy as np
 import torch
 from torch.utils.data import Dataset, DataLoader, Sampler
 from PIL import Image
-from .image import (IMG_EXTS, MAX_PIXELS, MAX_UPLOAD_BYTES, BadImage, find_images, load_rgb, rgb_from_bytes,
-                             to_array)   # decoding lives in 00a_image, without torch
+from .image import IMG_EXTS, BadImage, find_images, load_rgb, to_array   # decoding lives in 00a_image, without torch
 
 # %% auto #0
 __all__ = ['SPLITS', 'pil_to_tensor', 'train_transform', 'test_transform', 'BadImageWarning', 'ImageSplit', 'load_split',

@@ -20,7 +20,7 @@ from .inference import Model, build_networks, load
 from .metrics import REGIONS, kid, attention_score, centre_prior, diversity, high_frequency, placed_detail, region_iou
 from .segmenter import SEG_SIZE, load_segmenter
 from .inception import features, inception_features
-from .judge import JUDGE_CLASSES, JUDGE_SIZE, DomainJudge, load_judge
+from .judge import JUDGE_CLASSES, DomainJudge, load_judge
 
 # %% auto #0
 __all__ = ['judge_features', 'counterparts', 'evaluate', 'flat_metrics', 'format_table', 'Evaluate', 'eval_cli']

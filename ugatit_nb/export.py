@@ -5,6 +5,7 @@
 # %% ../nbs/12b_export.ipynb #55dbe6c4
 from __future__ import annotations
 import argparse, json, sys, warnings
+from importlib.util import find_spec
 from pathlib import Path
 import numpy as np
 
@@ -97,8 +98,7 @@ def export_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--batch', type=_count, help='a fixed batch size, at least 1 (default: any)')
     a = p.parse_args(argv)
     from ugatit_nb.checkpoint import CheckpointError, check_writable
-    try: import onnx, onnxruntime  # noqa: F401
-    except ImportError:
+    if find_spec('onnx') is None or find_spec('onnxruntime') is None:
         from ugatit_nb.image import install_hint
         sys.exit(f'error: exporting needs onnx and onnxruntime: {install_hint("export")}')
     try: out = export_onnx(a.checkpoint, check_writable(a.onnx), a.direction, a.batch)

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .image import FACE_CENTRE, FACE_WIDTH, centre_box, crop_box, install_hint
+from .image import centre_box, crop_box, install_hint
 
 # %% auto #0
 __all__ = ['FaceCentringWarning', 'find_face', 'center_face']

@@ -4,9 +4,7 @@
 
 # %% ../nbs/11b_judge.ipynb #4a53de03
 from __future__ import annotations
-import math
 from pathlib import Path
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

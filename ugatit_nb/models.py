@@ -4,13 +4,11 @@
 
 # %% ../nbs/08a_pretrained.ipynb #2e4725a5
 from __future__ import annotations
-import json, shutil
+import json
 from dataclasses import asdict
-import ugatit_nb
 from pathlib import Path
 import torch
-from .checkpoint import read_checkpoint
-from .inference import PRETRAINED, Model, average_generators, load, pretrained_dir
+from .inference import Model, average_generators, load, pretrained_dir
 
 # %% auto #0
 __all__ = ['pretrained', 'model_card', 'ship_model']

@@ -4,13 +4,13 @@
 
 # %% ../nbs/13a_serve.ipynb #eca23e35
 from __future__ import annotations
-import argparse, asyncio, io, json, os, socket, sys, tempfile, threading, time
+import argparse, asyncio, json, os, socket, sys, tempfile, threading
+from importlib.util import find_spec
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from .image import (BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, centre_box, crop_box, heat_overlay, install_hint, panels, png_bytes,
-                             rgb_from_bytes, to_array, to_image)
+from .image import (BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, centre_box, crop_box, heat_overlay, install_hint, png_bytes, rgb_from_bytes, to_array, to_image)
 from .faces import find_face
 try: from fastapi import Request                  # the `serve` extra; the page and the shell do without it
 except ImportError: Request = None
@@ -212,8 +212,8 @@ def serve_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--uploads', type=count, default=64, help='uploads arriving at once per process, each with at most 1 MB '
                    'in memory (the rest spooled to a temporary file); more get 503 (default: 64)')
     a = p.parse_args(argv)
-    try: import fastapi, uvicorn  # noqa: F401
-    except ImportError: sys.exit(f'error: the web API needs FastAPI and uvicorn: {install_hint("serve")}')
+    if find_spec('fastapi') is None or find_spec('uvicorn') is None:
+        sys.exit(f'error: the web API needs FastAPI and uvicorn: {install_hint("serve")}')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
     if a.queue < 0 or a.timeout <= 0: sys.exit('error: --queue must be 0 or more and --timeout more than 0')
     if not _port_free(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_tf_release.ipynb #05a431ba
 from __future__ import annotations
-import argparse, json, math, sys, time, warnings
+import argparse, math, sys, time, warnings
 from collections import OrderedDict
 from dataclasses import asdict, replace
 from pathlib import Path

@@ -12,11 +12,9 @@ import torch
 from fastcore.basics import patch
 from .norms import clip_rho_
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
-from .checkpoint import (RELEASE_NAMES, CheckpointError, NonFiniteLoss, Resumable, claim_result_folder, latest_checkpoint,
-                                  lock_result_folder, printable, read_checkpoint)
+from .checkpoint import (RELEASE_NAMES, NonFiniteLoss, Resumable, claim_result_folder, latest_checkpoint, lock_result_folder, printable, read_checkpoint)
 from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids
-from .config import (UGATITConfig, ARCH_FIELDS, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags,
-                              tiny_config, paper_config)
+from .config import UGATITConfig, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags
 from .inference import NET_NAMES, Model, build_networks
 from .methods import method
 from .data import load_split, resolve_dataset, UnpairedBatches

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from matplotlib import colormaps
 from PIL import Image
 
 # %% auto #0

@@ -13,7 +13,7 @@ import torch
 import ipywidgets as W
 from PIL import Image
 from .callbacks import Callback
-from .data import ImageSplit, BadImage, find_images, load_rgb, rgb_from_bytes, test_transform, embedded_dataset
+from .data import ImageSplit, find_images, load_rgb, test_transform, embedded_dataset
 from .norms import AdaLIN, LIN
 from .cam import eta_text
 from .inference import Model, build_networks, load
