@@ -5,7 +5,6 @@
 # %% ../nbs/07a_checkpoint.ipynb #1a50aa5b
 from __future__ import annotations
 import os, pickle, random, shutil, uuid, zipfile
-from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 
@@ -13,7 +12,7 @@ import torch
 __all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'verify_checkpoint', 'read_checkpoint', 'printable',
            'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes',
            'refuse_special', 'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'claim_result_folder',
-           'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss', 'Resumable']
+           'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss']
 
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
@@ -191,58 +190,4 @@ def set_rng_state(s: dict):
 # %% ../nbs/07a_checkpoint.ipynb #ef23cd0b
 class NonFiniteLoss(FloatingPointError):
     "A loss became NaN or infinite; the message names the term and the step."
-
-class Resumable:
-    "What a trainer saves and restores: `nets`, `opt_g`, `opt_d`, `config`, `step` and every random state, in `<result_root>/checkpoints/`."
-    @property
-    def ckpt_dir(self) -> Path: return self.result_root / 'checkpoints'
-
-    def state_dict(self) -> dict:
-        "Everything needed to continue this run exactly."
-        return {'format': CKPT_FORMAT, 'step': self.step, 'config': asdict(self.config),
-                'nets': {n: net.state_dict() for n, net in self.nets.items()},
-                'opt_g': self.opt_g.state_dict(), 'opt_d': self.opt_d.state_dict(), 'rng': rng_state()}
-
-    def load_state_dict(self, state: dict, where: str = 'checkpoint', nets_only: bool = False):
-        "Restore a `state_dict()` (or only the networks); the networks' shape settings must match this run's."
-        theirs = state['config']
-        from ugatit_nb.config import ARCH_FIELDS, UGATITConfig
-        default = UGATITConfig()                             # fields a checkpoint predates have their default
-        diff = [f'{k}={theirs.get(k, getattr(default, k))!r} (this run: {getattr(self.config, k)!r})' for k in ARCH_FIELDS
-                if theirs.get(k, getattr(default, k)) != getattr(self.config, k)]
-        if diff: raise CheckpointError(f'{where} was made by different networks: ' + ', '.join(diff))
-        if not nets_only and 'opt_g' not in state:
-            raise CheckpointError(f'{where} holds network weights only (a shipped model, see `save_weights`): it translates, '
-                                  'but a run cannot resume from it')
-        for n, net in self.nets.items(): net.load_state_dict(state['nets'][n])   # fp16 weights are widened on copy
-        self.step = state['step']
-        if nets_only: return
-        self.opt_g.load_state_dict(state['opt_g']); self.opt_d.load_state_dict(state['opt_d'])
-        set_rng_state(state['rng'])
-
-    def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        "Write a checkpoint atomically (default: <result>/checkpoints/ckpt_<step>.pt), keeping the newest `keep_ckpts`."
-        bad = [n for n, net in self.nets.items() if not torch.stack([p.detach().isfinite().all() for p in net.parameters()]).all()]
-        if bad: raise NonFiniteLoss(f'the weights of {", ".join(bad)} are not finite after iteration {self.step}: not saved; '
-                                    f'the last good checkpoint is {self.last_checkpoint or "(none written yet)"}')
-        path = atomic_save(self.state_dict(), path or checkpoint_path(self.ckpt_dir, self.step))
-        if self.result_root is not None and path.parent == self.ckpt_dir: rotate_checkpoints(path.parent, self.config.keep_ckpts)
-        return path
-
-    def resume(self) -> list[str]:
-        "Load the newest intact checkpoint of this run's folder, if there is one; returns what to tell the user."
-        from ugatit_nb.callbacks import lr_at               # the schedule's formula (07b_callbacks)
-        ckpt, notes = newest_intact_checkpoint(self.ckpt_dir)
-        if ckpt is None: return notes + [f'no checkpoint in {self.ckpt_dir}: starting from scratch']
-        state = read_checkpoint(ckpt)                       # read once: the run's old settings, then its state
-        c, before = self.config, state['config'].get('iteration', self.config.iteration)
-        self.load_state_dict(state, str(ckpt)); notes.append(f'resumed from {ckpt} (iteration {self.step})')
-        if self.step >= c.iteration:
-            notes.append(f'nothing to train: the run is at iteration {self.step} and --iteration is {c.iteration}; '
-                         'raise --iteration to train further')
-        elif before != c.iteration and c.decay_flag:
-            notes.append(f'note: the learning-rate schedule now follows --iteration {c.iteration} (the run was started with '
-                         f'{before}): lr of the next iteration is {lr_at(self.step + 1, c):.3g}, it was to be '
-                         f'{lr_at(self.step + 1, replace(c, iteration=before)):.3g}')
-        return notes
 

@@ -43,6 +43,11 @@ class Method:
         if c is not None and self.fast_trainer and plain.unhonoured_speed(c): return _resolve(self.fast_trainer)
         return plain
 
+    def trains(self, trainer) -> bool:
+        "Whether `trainer` is (a subclass of) this method's trainer, by class name: a notebook's own copy of the class counts."
+        name = self.trainer.split(':')[1]
+        return any(k.__name__ == name for k in type(trainer).__mro__)
+
     @property
     def heat_label(self) -> str:
         "What the attention rows of a table score."

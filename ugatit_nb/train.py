@@ -5,16 +5,18 @@
 # %% ../nbs/08_train.ipynb #74077d75
 from __future__ import annotations
 import math, sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from itertools import chain
 from pathlib import Path
 import torch
 from fastcore.basics import patch
 from .norms import clip_rho_
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
-from .checkpoint import (RELEASE_NAMES, NonFiniteLoss, Resumable, claim_result_folder, latest_checkpoint, lock_result_folder, printable, read_checkpoint)
-from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids
-from .config import UGATITConfig, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags
+from .checkpoint import (CKPT_FORMAT, RELEASE_NAMES, CheckpointError, NonFiniteLoss, atomic_save, checkpoint_path,
+                                  claim_result_folder, latest_checkpoint, lock_result_folder, newest_intact_checkpoint,
+                                  printable, read_checkpoint, rng_state, rotate_checkpoints, set_rng_state)
+from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids, lr_at
+from .config import UGATITConfig, ARCH_FIELDS, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags
 from .inference import NET_NAMES, Model, build_networks
 from .methods import method
 from .data import load_split, resolve_dataset, UnpairedBatches
@@ -26,7 +28,7 @@ __all__ = ['RELEASE_NAME', 'Trainer', 'UGATIT', 'default_callbacks']
 # %% ../nbs/08_train.ipynb #9ffe36f4
 RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, disc_global_a ↔ disGA, …
 
-class Trainer(Resumable):
+class Trainer:
     "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (translate → critic step → generator step), `fit` and resume."
     critics: tuple = ()            # the networks the critics' Adam updates; every other one is the generator side's
     speed_options: tuple = ()      # the speed options of `UGATITConfig` it computes (08b_fast's `FastUGATIT`: all)
@@ -65,7 +67,7 @@ class Trainer(Resumable):
     def refuse(self, c: UGATITConfig):
         "Raise a one-line `ValueError` for a setting this trainer cannot honour: another method's config, a λ for a term it lacks."
         m = method(c)
-        if not isinstance(self, m.trainer_class()):
+        if not m.trains(self):
             raise ValueError(f'{type(self).__name__} does not train {m.title} (model={c.model!r}): build its trainer with '
                              f'ugatit_nb.methods.trainer_for(config), or ugatit_nb_train --model {c.model}')
         for k, v in m.weights.items():
@@ -191,6 +193,61 @@ def load_official(self: UGATIT, src) -> UGATIT:
 
 @patch
 def to_official(self: UGATIT) -> dict: return self.model.to_official()
+
+# %% ../nbs/08_train.ipynb #049cf111
+@patch(as_prop=True)
+def ckpt_dir(self: Trainer) -> Path: return self.result_root / 'checkpoints'
+
+@patch
+def state_dict(self: Trainer) -> dict:
+    "Everything needed to continue this run exactly."
+    return {'format': CKPT_FORMAT, 'step': self.step, 'config': asdict(self.config),
+            'nets': {n: net.state_dict() for n, net in self.nets.items()},
+            'opt_g': self.opt_g.state_dict(), 'opt_d': self.opt_d.state_dict(), 'rng': rng_state()}
+
+@patch
+def load_state_dict(self: Trainer, state: dict, where: str = 'checkpoint', nets_only: bool = False):
+    "Restore a `state_dict()` (or only the networks); the networks' shape settings must match this run's."
+    theirs = state['config']
+    default = UGATITConfig()                             # fields a checkpoint predates have their default
+    diff = [f'{k}={theirs.get(k, getattr(default, k))!r} (this run: {getattr(self.config, k)!r})' for k in ARCH_FIELDS
+            if theirs.get(k, getattr(default, k)) != getattr(self.config, k)]
+    if diff: raise CheckpointError(f'{where} was made by different networks: ' + ', '.join(diff))
+    if not nets_only and 'opt_g' not in state:
+        raise CheckpointError(f'{where} holds network weights only (a shipped model, see `save_weights`): it translates, '
+                              'but a run cannot resume from it')
+    for n, net in self.nets.items(): net.load_state_dict(state['nets'][n])   # fp16 weights are widened on copy
+    self.step = state['step']
+    if nets_only: return
+    self.opt_g.load_state_dict(state['opt_g']); self.opt_d.load_state_dict(state['opt_d'])
+    set_rng_state(state['rng'])
+
+@patch
+def save_checkpoint(self: Trainer, path: str | Path | None = None) -> Path:
+    "Write a checkpoint atomically (default: <result>/checkpoints/ckpt_<step>.pt), keeping the newest `keep_ckpts`."
+    bad = [n for n, net in self.nets.items() if not torch.stack([p.detach().isfinite().all() for p in net.parameters()]).all()]
+    if bad: raise NonFiniteLoss(f'the weights of {", ".join(bad)} are not finite after iteration {self.step}: not saved; '
+                                f'the last good checkpoint is {self.last_checkpoint or "(none written yet)"}')
+    path = atomic_save(self.state_dict(), path or checkpoint_path(self.ckpt_dir, self.step))
+    if self.result_root is not None and path.parent == self.ckpt_dir: rotate_checkpoints(path.parent, self.config.keep_ckpts)
+    return path
+
+@patch
+def resume(self: Trainer) -> list[str]:
+    "Load the newest intact checkpoint of this run's folder, if there is one; returns what to tell the user."
+    ckpt, notes = newest_intact_checkpoint(self.ckpt_dir)
+    if ckpt is None: return notes + [f'no checkpoint in {self.ckpt_dir}: starting from scratch']
+    state = read_checkpoint(ckpt)                       # read once: the run's old settings, then its state
+    c, before = self.config, state['config'].get('iteration', self.config.iteration)
+    self.load_state_dict(state, str(ckpt)); notes.append(f'resumed from {ckpt} (iteration {self.step})')
+    if self.step >= c.iteration:
+        notes.append(f'nothing to train: the run is at iteration {self.step} and --iteration is {c.iteration}; '
+                     'raise --iteration to train further')
+    elif before != c.iteration and c.decay_flag:
+        notes.append(f'note: the learning-rate schedule now follows --iteration {c.iteration} (the run was started with '
+                     f'{before}): lr of the next iteration is {lr_at(self.step + 1, c):.3g}, it was to be '
+                     f'{lr_at(self.step + 1, replace(c, iteration=before)):.3g}')
+    return notes
 
 # %% ../nbs/08_train.ipynb #e24d4ade
 @patch
