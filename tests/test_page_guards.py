@@ -34,7 +34,7 @@ def page(tmp_path):
     port = free_port()
     log = open(tmp_path / 'app.log', 'w')
     server = subprocess.Popen([sys.executable, '-c', 'from ugatit_nb.app import app_cli; app_cli()', '--port', str(port),
-                               '--max_visitors', '2', '--idle_minutes', '0.25'], stdout=log, stderr=subprocess.STDOUT,
+                               '--max_visitors', '2', '--idle_minutes', '1'], stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
     base = f'http://127.0.0.1:{port}/'
     try:
@@ -65,11 +65,22 @@ def test_the_page_guards_itself(page):
         websocket.create_connection(url, timeout=20)
     ws = websocket.create_connection(url, subprotocols=['v1.kernel.websocket.jupyter.org'], timeout=20)
     assert ws.getsubprotocol() == 'v1.kernel.websocket.jupyter.org'; ws.close()
+    deadline = time.time() + 20                                            # the tab closed: its kernel stops in seconds,
+    while kernels(server.pid) and time.time() < deadline: time.sleep(0.5)  # long before the 60 s idle cull
+    assert kernels(server.pid) == 0
+    for _ in range(12):                                                    # 12 visits in a row, each tab closed before
+        status, html = get(base)                                           # the next: each is served with 2 places
+        assert status == 200, html[:300]
+        kernel = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html).group(1)
+        websocket.create_connection(f'ws://127.0.0.1:{port}/api/kernels/{kernel}/channels',
+                                    subprotocols=['v1.kernel.websocket.jupyter.org'], timeout=20).close()
+    deadline = time.time() + 20
+    while kernels(server.pid) and time.time() < deadline: time.sleep(0.5)
+    assert kernels(server.pid) == 0
+    assert [get(base)[0] for _ in range(2)] == [200, 200] and kernels(server.pid) == 2   # two pages left open: two kernels
     status, text = get(base)
-    assert status == 200 and kernels(server.pid) == 2, (status, text[:300], kernels(server.pid))   # two visitors: two kernels
-    status, text = get(base)
-    assert status == 503 and 'Service Unavailable' in text and kernels(server.pid) == 2   # the third waits: no third process
-    deadline = time.time() + 90                                            # closed pages: culled after 15 s idle
+    assert status == 503 and 'has 2 visitors already' in text and kernels(server.pid) == 2   # the third is told why
+    deadline = time.time() + 150                                           # pages that never connect: culled when idle
     while kernels(server.pid) and time.time() < deadline: time.sleep(1)
     assert kernels(server.pid) == 0
     import threading                                                       # a burst: the cap holds while kernels start

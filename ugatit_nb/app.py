@@ -12,7 +12,8 @@ from .image import panels, rgb_from_bytes
 from .serve import LABELS, Translator
 
 # %% auto #0
-__all__ = ['V1', 'CDN_LINK', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main', 'app_cli']
+__all__ = ['V1', 'CDN_LINK', 'BUSY_PAGE', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main',
+           'app_cli']
 
 # %% ../nbs/13_app.ipynb #2235e5f7
 class Selfie2Waifu(W.VBox):
@@ -102,18 +103,24 @@ CDN_LINK = re.compile(r'<link[^>]*https://cdn\.jsdelivr\.net/[^>]*>')   # the la
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
+from tornado.ioloop import IOLoop
 from traitlets import Integer, Set
 
 class CappedKernelManager(AsyncMappingKernelManager):
-    "At most `max_kernels` kernels (one per open page); more visitors get a 503 page instead of a new process."
+    "At most `max_kernels` kernels (one per open page), each stopped soon after its page closes; more visitors get a page that says why."
     max_kernels = Integer(8, config=True, help='kernels at once')
+    disconnect_grace = Integer(3, config=True, help='seconds a kernel waits for its page to reconnect before it is stopped')
     starting = 0                                             # starts in flight
     started = Set()                                          # ids of the kernels whose start completed
+
+    def full(self) -> bool:
+        self.started &= set(self.list_kernel_ids())          # kernels culled or closed since are gone
+        return len(self.started) + self.starting >= self.max_kernels
+
     async def start_kernel(self, *args, **kwargs):
         # one event loop: this check and the increment cannot interleave with another request's; a kernel registers
         # before its start returns, so it is counted once: as in flight until then, as started after
-        self.started &= set(self.list_kernel_ids())          # kernels culled or closed since are gone
-        if len(self.started) + self.starting >= self.max_kernels:
+        if self.full():
             raise web.HTTPError(503, f'the page has {self.max_kernels} visitors already: try again in a few minutes')
         self.starting += 1
         try:
@@ -122,10 +129,26 @@ class CappedKernelManager(AsyncMappingKernelManager):
             return kernel_id
         finally: self.starting -= 1
 
+    def notify_disconnect(self, kernel_id):
+        # the page's websocket closed (the tab closed or reloaded): free its slot now, not after the idle cull
+        super().notify_disconnect(kernel_id)
+        if self._kernel_connections.get(kernel_id) == 0:
+            IOLoop.current().call_later(self.disconnect_grace, lambda: IOLoop.current().spawn_callback(self._left, kernel_id))
+
+    async def _left(self, kernel_id):
+        if kernel_id in self and self._kernel_connections.get(kernel_id) == 0:   # it did not come back
+            self.log.info(f'kernel {kernel_id}: its page closed; stopping it')
+            await self.shutdown_kernel(kernel_id)
+
     async def shutdown_kernel(self, kernel_id, *args, **kwargs):
         # a culled kernel's process is gone well before the manager forgets its id: free the slot when shutdown begins
         self.started.discard(kernel_id)
         return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+
+BUSY_PAGE = ('<!doctype html><html><head><meta charset="utf-8"><title>Selfie 2 Waifu: busy</title></head>'
+             '<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto"><h1>Selfie 2 Waifu is busy</h1>'
+             '<p>The page has {n} visitors already, each with their own translator. A place frees as soon as one of them '
+             'closes the page: try again in a minute.</p></body></html>')
 
 def _hardened_voila(max_kernels: int, cull_after: int):
     "Voilà with the page's guards: v1 websockets only, a cap on kernels, idle kernels culled, Host checked."
@@ -142,6 +165,9 @@ def _hardened_voila(max_kernels: int, cull_after: int):
     from voila.tornado.handler import TornadoVoilaHandler
     @web.authenticated
     async def local_only(self, path=None):
+        if isinstance(self.kernel_manager, CappedKernelManager) and self.kernel_manager.full():   # say why, not a bare 503
+            self.set_status(503); self.set_header('Retry-After', '60')
+            self.finish(BUSY_PAGE.replace('{n}', str(self.kernel_manager.max_kernels))); return
         # the page's icon font comes inside Voilà's own bundle (voila-style.js): the template's CDN links only leak visits
         async for html in self.get_generator(path=path):
             self.write(CDN_LINK.sub('', html)); self.flush()
@@ -188,6 +214,7 @@ def app_cli(argv: list[str] | None = None) -> None:
     import signal, tempfile
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # stopped by a service manager: still clean up the copy
     with tempfile.TemporaryDirectory() as tmp:
+        env['JUPYTER_RUNTIME_DIR'] = str(Path(tmp) / 'runtime')   # the kernels' connection files go with the page
         cmd = [sys.executable, '-c', 'from ugatit_nb.app import voila_main; voila_main()', str(page_copy(tmp)),
                '--no-browser', f'--port={a.port}', f'--Voila.ip={a.host}']
         print(f'Selfie 2 Waifu: http://{a.host}:{a.port}/  (at most {a.max_visitors} visitors at once; Ctrl-C to stop)', flush=True)

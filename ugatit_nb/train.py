@@ -194,7 +194,7 @@ def load_official(self: UGATIT, src) -> UGATIT:
 @patch
 def to_official(self: UGATIT) -> dict: return self.model.to_official()
 
-# %% ../nbs/08_train.ipynb #049cf111
+# %% ../nbs/08_train.ipynb #5a962117
 @patch(as_prop=True)
 def ckpt_dir(self: Trainer) -> Path: return self.result_root / 'checkpoints'
 
