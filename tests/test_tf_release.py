@@ -1,6 +1,7 @@
 """The TensorFlow release's model: its own checkpoints (tests/data/tf_release, written by the release's unmodified code
 with the outputs it computed) convert and reproduce those outputs; the command line converts and names every problem in
 one line; a converted model loads, translates, and exports to ONNX with the same numbers."""
+import shutil
 import subprocess, sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def cli(*args, cwd=None):
 @pytest.mark.parametrize('case', CASES)
 def test_conversion_reproduces_the_tf_release_outputs(case, tmp_path):
     "Images and CAM logits within 5e-5, critic logits within 1e-5, heatmaps within 1e-4 relative: after a round trip through the file."
-    r = cli(FIXTURES / case, '--out', tmp_path / 'model.pt')
+    r = cli(FIXTURES / case, '--out', tmp_path / 'model.pt', *(['--img_size', '128'] if 'light' in case else []))
     assert r.returncode == 0, r.stderr
     assert 'wrote' in r.stdout and 'TF release networks' in r.stdout
     model = ugatit_nb.load(tmp_path / 'model.pt')
@@ -109,9 +110,9 @@ def test_rho_of_the_old_code_gives_a_warning(tmp_path):
     src = TFCheckpoint(FIXTURES / 'aug14_light_ch4_128')
     variables = {k: (np.minimum(src.read(k), 0.85) if k.endswith('rho') else src.read(k)) for k in src.keys()}
     write_tf_checkpoint(tmp_path / 'old' / 'UGATIT.model-3', variables)
-    r = cli(tmp_path / 'old', '--out', tmp_path / 'm.pt')
+    r = cli(tmp_path / 'old', '--out', tmp_path / 'm.pt', '--img_size', '128')
     assert r.returncode == 0 and 'warning:' in r.stderr and '--smoothing False' in r.stderr
-    assert cli(tmp_path / 'old', '--out', tmp_path / 'm2.pt', '--smoothing', 'False').stderr == ''
+    assert cli(tmp_path / 'old', '--out', tmp_path / 'm2.pt', '--smoothing', 'False', '--img_size', '128').stderr == ''
     assert ugatit_nb.load(tmp_path / 'm2.pt').config.smoothing is False
 
 
@@ -133,3 +134,15 @@ def test_tf_networks_are_not_trained(tmp_path):
     from ugatit_nb.config import tiny_config
     with pytest.raises(ValueError, match="networks='tf' are the TF release's"):
         UGATIT(tiny_config(networks='tf', n_res=4, result_dir=str(tmp_path)))
+
+
+def test_a_light_checkpoint_needs_its_image_size_and_an_unpacked_archive_is_found_two_folders_down(tmp_path):
+    r = cli(FIXTURES / 'aug14_light_ch4_128', '--out', tmp_path / 'm.pt')
+    assert r.returncode == 1 and 'pass --img_size' in r.stderr and r.stderr.count('\n') == 1 and not (tmp_path / 'm.pt').exists()
+    nested = tmp_path / 'ckpt' / 'checkpoint' / 'UGATIT_light'
+    shutil.copytree(FIXTURES / 'aug14_light_ch4_128', nested)
+    r = cli(tmp_path / 'ckpt', '--out', tmp_path / 'm.pt', '--img_size', '128')
+    assert r.returncode == 0 and f'reading {nested / "UGATIT.model-1"}' in r.stdout, (r.stdout, r.stderr)
+    shutil.copytree(FIXTURES / 'head_full_ch4_128', tmp_path / 'ckpt' / 'other')
+    r = cli(tmp_path / 'ckpt', '--out', tmp_path / 'm2.pt')
+    assert r.returncode == 1 and 'checkpoints in several folders' in r.stderr

@@ -123,7 +123,11 @@ class TFCheckpoint:
                         if prefix.with_name(prefix.name + '.index').is_file(): return prefix
             found = sorted(p.glob('*.index'))
             if len(found) == 1: return found[0].with_suffix('')
-            if not found: raise CheckpointError(f'{p}: no TensorFlow checkpoint (*.index) in this folder')
+            if not found:                              # an unpacked archive: the checkpoint's folder one or two levels down
+                below = sorted({f.parent for f in [*p.glob('*/*.index'), *p.glob('*/*/*.index')]})
+                if len(below) == 1: return TFCheckpoint.find_prefix(below[0])
+                if below: raise CheckpointError(f'{p}: checkpoints in several folders ({", ".join(str(b.relative_to(p)) for b in below)}); name one')
+                raise CheckpointError(f'{p}: no TensorFlow checkpoint (*.index) in this folder or the two levels below it')
             raise CheckpointError(f'{p}: several checkpoints ({", ".join(f.name for f in found)}); name one prefix')
         if p.suffix == '.index': p = p.with_suffix('')
         elif p.name.endswith('.meta') or '.data-' in p.name: p = p.with_name(p.name.split('.data-')[0].removesuffix('.meta'))
@@ -634,14 +638,23 @@ def convert_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--half', action='store_true', help='store the weights as float16 (half the file; loaded back as float32)')
     p.add_argument('--smoothing', choices=('auto', 'True', 'False'), default='auto',
                    help="AdaLIN's ρ − 0.1 offset of the released model (default: on, with a warning where ρ says otherwise)")
-    p.add_argument('--img_size', type=image_side, help='the image size a light model was trained at: a multiple of 4 from 8 to '
-                   f'{MAX_IMG_SIZE} (default 256; a full model knows its own)')
+    p.add_argument('--img_size', type=image_side, help='the image size a light model was trained at (needed for one: its '
+                   f'checkpoint does not say): a multiple of 4 from 8 to {MAX_IMG_SIZE}; a full model knows its own')
     a = p.parse_args(argv)
     out = Path(a.out)
     try: check_writable(out)                                  # before reading gigabytes, not after
     except ValueError as e: sys.exit(f'error: {e}')
     t0 = time.perf_counter()
     smoothing = None if a.smoothing == 'auto' else a.smoothing == 'True'
+    try:
+        ck = TFCheckpoint(a.checkpoint)                       # which checkpoint, found one or two folders down if need be
+        try: light = tf_config(ck, smoothing).light
+        except CheckpointError: light = False                 # not a U-GAT-IT checkpoint: `convert_tf` says what is wrong
+        if a.img_size is None and light:
+            sys.exit(f'error: {ck.prefix}: a light model runs at any image size and its checkpoint does not say which it was '
+                     'trained at: pass --img_size (the release trains at 256)')
+    except (CheckpointError, OSError, ValueError) as e: sys.exit(f'error: {e}')
+    print(f'reading {ck.prefix}', flush=True)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter('always')
         try: config, nets = convert_tf(a.checkpoint, out, a.half, smoothing, a.img_size)
