@@ -85,3 +85,24 @@ def test_an_upload_decodes_from_a_spooled_file_as_from_bytes():
         f.write(os.urandom(100_000))
         with pytest.raises(BadImage, match='upload: not an image file'): rgb_from_bytes(f)
     with pytest.raises(BadImage, match='upload: empty file'): rgb_from_bytes(io.BytesIO())
+
+
+def test_a_form_upload_is_told_to_send_the_bytes(tmp_path):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, '-c', 'from ugatit_nb.serve import serve_cli; serve_cli()', '--port', str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    base = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if request(base + '/health')[0] == 200: break
+            except OSError: time.sleep(0.5)
+        body = b'--xx\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\nJPEG\r\n--xx--\r\n'
+        req = urllib.request.Request(base + '/translate', data=body, method='POST',
+                                     headers={'Content-Type': 'multipart/form-data; boundary=xx'})
+        try: urllib.request.urlopen(req, timeout=60); status, text = 200, b''
+        except urllib.error.HTTPError as e: status, text = e.code, e.read()
+        assert status == 415 and b'--data-binary' in text, (status, text)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM); server.wait(timeout=30)

@@ -67,7 +67,8 @@ class Selfie2Waifu(W.VBox):
             out = self.translator.photo(photo, direction, self.centre.value)
         except Exception as e:                                   # BadImage and anything else: a message, never a traceback
             self.result.layout.display = 'none'                  # the previous photo's result is not this file's
-            self.message.value = f'<span style="color:#b00">Could not use {name}: {e}</span>'; return False
+            said = str(e).removeprefix(f'{name}: ')              # `BadImage` names the file already: once is enough
+            self.message.value = f'<span style="color:#b00">Could not use {name}: {said}</span>'; return False
         self._last = (data, name)
         shown = photo.copy(); draw = ImageDraw.Draw(shown)
         line = max(2, max(photo.size) // 150)

@@ -11,8 +11,8 @@ import torch
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'verify_checkpoint', 'read_checkpoint', 'printable',
            'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes',
-           'refuse_special', 'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'claim_result_folder',
-           'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss']
+           'refuse_special', 'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'unlock_result_folder',
+           'claim_result_folder', 'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss']
 
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
@@ -143,14 +143,25 @@ def lock_result_folder(root: Path):
     "Hold `<root>/run.lock` for this process (an OS lock: a crashed run leaves nothing stuck); `RunInUse` if another holds it."
     import fcntl
     root = Path(root); root.mkdir(parents=True, exist_ok=True)
-    f = open(root / 'run.lock', 'a+')
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0); holder = f.read().strip() or 'another process'; f.close()
-        raise RunInUse(f'{root} is in use by a run that is training now ({holder}): wait for it to end, or choose '
-                       'another --result_dir') from None
+    while True:
+        f = open(root / 'run.lock', 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or 'another process'; f.close()
+            raise RunInUse(f'{root} is in use by a run that is training now ({holder}): wait for it to end, or choose '
+                           'another --result_dir') from None
+        try:                                                 # the run before us may have removed the file meanwhile:
+            if os.stat(root / 'run.lock').st_ino == os.fstat(f.fileno()).st_ino: break   # then our lock is on nothing
+        except FileNotFoundError: pass
+        f.close()
     f.seek(0); f.truncate(); f.write(f'process {os.getpid()}'); f.flush()
-    return f                                                 # closing it (or the process ending) releases the folder
+    return f                                                 # `unlock_result_folder` (or the process ending) releases it
+
+def unlock_result_folder(lock) -> None:
+    "Release the folder `lock_result_folder` held and remove its `run.lock`: a finished run leaves no lock file behind."
+    try: os.unlink(lock.name)                               # still ours: removed while held, so no one locks it meanwhile
+    except FileNotFoundError: pass
+    lock.close()
 
 def claim_result_folder(root: Path,  # <result_dir>/<dataset>: checkpoints/, log.jsonl, samples/
                         fresh: bool,  # the run starts at iteration 0

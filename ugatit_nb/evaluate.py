@@ -23,7 +23,7 @@ from .inception import features, inception_features
 from .judge import JUDGE_CLASSES, DomainJudge, load_judge
 
 # %% auto #0
-__all__ = ['judge_features', 'counterparts', 'evaluate', 'flat_metrics', 'format_table', 'Evaluate', 'eval_cli']
+__all__ = ['FOOTNOTE', 'judge_features', 'counterparts', 'evaluate', 'flat_metrics', 'format_table', 'Evaluate', 'eval_cli']
 
 # %% ../nbs/11d_evaluate.ipynb #1c6d7ec6
 def _test_split(root: Path, split: str, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -144,32 +144,36 @@ def format_table(results: dict,
     reg = lambda r, k: f'{r[k]["mean"]:.2f}' if k in r else '—'
     num = lambda r, k, scale=1: f'{scale * r[k]:.3g}' if k in r else '—'
     fix = lambda r, k: f'{r[k]:.2f}' if k in r else '—'
-    rows = [('', *dirs), ('test images', *[str(results[d]['n']) for d in dirs]),
-            ('success rate (judge)', *[pct(results[d]['success']) for d in dirs]),
-            ('judged source domain (unchanged)', *[pct(results[d]['unchanged']) for d in dirs]),
-            ('judged neither', *[pct(results[d]['neither']) for d in dirs]),
-            ('structure: regions where the identity has them', *[reg(results[d], 'structure') for d in dirs]),
+    rows = [('(↑ higher is better, ↓ lower, ≈ near real images)', *dirs), ('test images', *[str(results[d]['n']) for d in dirs]),
+            ('↑ success rate (judge)', *[pct(results[d]['success']) for d in dirs]),
+            ('↓ judged source domain (unchanged)', *[pct(results[d]['unchanged']) for d in dirs]),
+            ('↓ judged neither', *[pct(results[d]['neither']) for d in dirs]),
+            ('↑ structure: regions where the identity has them', *[reg(results[d], 'structure') for d in dirs]),
             ('  real target images (ceiling)', *[reg(results[d], 'structure_real') for d in dirs]),
             ('  the input, untranslated (floor)', *[reg(results[d], 'structure_input') for d in dirs]),
-            ('diversity: translations / inputs', *[num(results[d], 'diversity') for d in dirs]),
+            ('≈ diversity: translations / inputs', *[num(results[d], 'diversity') for d in dirs]),
             ('  real target images / inputs', *[num(results[d], 'diversity_real') for d in dirs]),
-            ('smoothness: fine detail / real', *[num(results[d], 'smoothness') for d in dirs]),
-            ('  noise: detail where the face is flat', *[fix(results[d], 'noise') for d in dirs]),
+            ('≈ smoothness: fine detail / real (1)', *[num(results[d], 'smoothness') for d in dirs]),
+            ('↓ noise: detail where the face is flat', *[fix(results[d], 'noise') for d in dirs]),
             ('    real target images', *[fix(results[d], 'noise_real') for d in dirs]),
             ('    the input, untranslated', *[fix(results[d], 'noise_input') for d in dirs]),
-            ('  sharpness: edges above noise / real', *[fix(results[d], 'sharpness') for d in dirs]),
-            ('KID-judge ×100', *[kid_fmt(results[d], 'kid_judge') for d in dirs]),
-            ('  real vs real (floor)', *[num(results[d], 'kid_judge_floor', 100) for d in dirs]),
-            ('KID-Inception ×100', *[kid_fmt(results[d], 'kid_inception') for d in dirs]),
-            (f'attention: {heatmap}', *[att(results[d], 'attention') for d in dirs]),
-            ('  untrained model', *[att(results[d], 'attention_untrained') for d in dirs]),
-            ('  centre prior', *[att(results[d], 'attention_centre') for d in dirs]),
+            ('↑ sharpness: edges above noise / real', *[fix(results[d], 'sharpness') for d in dirs]),
+            ('↓ KID-judge ×100', *[kid_fmt(results[d], 'kid_judge') for d in dirs]),
+            ('  real vs real (floor: below it is noise)', *[num(results[d], 'kid_judge_floor', 100) for d in dirs]),
+            ('↓ KID-Inception ×100', *[kid_fmt(results[d], 'kid_inception') for d in dirs]),
+            (f'↑ attention: {heatmap}', *[att(results[d], 'attention') for d in dirs]),
+            ('  untrained model (to beat)', *[att(results[d], 'attention_untrained') for d in dirs]),
+            ('  centre prior (to beat)', *[att(results[d], 'attention_centre') for d in dirs]),
             ('  critics on translations, global', *[att(results[d], 'critic_global_attention') for d in dirs]),
             ('  critics on translations, local', *[att(results[d], 'critic_local_attention') for d in dirs])]
     for region in list(REGIONS)[1:]:
         rows.append((f'  {heatmap}, {region}', *[att(results[d], 'attention', region) for d in dirs]))
     w = max(len(r[0]) for r in rows)
-    return '\n'.join(f'{r[0]:<{w}}  ' + '  '.join(f'{v:>16}' for v in r[1:]) for r in rows)
+    return '\n'.join(f'{r[0]:<{w}}  ' + '  '.join(f'{v:>16}' for v in r[1:]) for r in rows) + '\n' + FOOTNOTE
+
+FOOTNOTE = ('A KID below its floor (or below 0) is within the estimate\'s noise on this many images: as close to the real\n'
+            'images as they are to each other, not closer. Attention: the heatmap\'s share on the face over the face\'s share\n'
+            'of the image (1: no preference); a trained map should beat the untrained model and the centre prior.')
 
 # %% ../nbs/11d_evaluate.ipynb #87bc318e
 class Evaluate(Callback):

@@ -123,6 +123,8 @@ def make_app(translator: Translator,  # the one model this server holds
     async def translate(request: Request, direction: str = 'A2B', centre: bool = True, heatmap: bool = False):
         if direction not in translator.directions:
             raise HTTPException(422, f'direction must be one of {", ".join(translator.directions)}')
+        if request.headers.get('content-type', '').startswith('multipart/form-data'):   # curl -F, an HTML form
+            raise HTTPException(415, "send the photo's bytes as the request body (curl --data-binary @photo.jpg), not a form (-F)")
         declared = request.headers.get('content-length')
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise HTTPException(413, f'the upload is {int(declared) / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB')

@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .norms import clip_rho_
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss, cam_loss
 from .checkpoint import (CKPT_FORMAT, RELEASE_NAMES, CheckpointError, NonFiniteLoss, atomic_save, checkpoint_path,
-                                  claim_result_folder, latest_checkpoint, lock_result_folder, newest_intact_checkpoint,
+                                  claim_result_folder, latest_checkpoint, lock_result_folder, newest_intact_checkpoint, unlock_result_folder,
                                   printable, read_checkpoint, rng_state, rotate_checkpoints, set_rng_state)
 from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids, lr_at
 from .config import UGATITConfig, ARCH_FIELDS, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags
@@ -334,5 +334,5 @@ def fit(self: Trainer, callbacks: list[Callback] | None = None, batches=None, sh
                 for cb in cbs: cb.after_step(self, losses)
     finally:
         for cb in started: cb.on_fit_end(self)
-        if run_lock is not None: run_lock.close()        # the folder is free for the next run
+        if run_lock is not None: unlock_result_folder(run_lock)   # the folder is free for the next run, no lock file left
     return self
