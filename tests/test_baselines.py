@@ -68,7 +68,7 @@ def test_a_compared_method_trains_resumes_tests_and_evaluates_from_the_shell(tmp
 def test_a_compared_method_is_loaded_served_and_refused_by_the_u_gat_it_widgets(tmp_path):
     from PIL import Image
     import ugatit_nb
-    from ugatit_nb.serve import Translator
+    from ugatit_nb.translator import Translator
     from ugatit_nb.widgets import AttentionInspector
     m = trainer_for(tiny_config(model='munit', ch=8, n_res=1, device='cpu'))
     path = m.save_weights(tmp_path / 'munit.pt')

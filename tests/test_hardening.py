@@ -83,7 +83,7 @@ def test_a_compared_method_exports_and_draws_without_a_heatmap(tmp_path):
 
 
 def test_the_page_and_api_name_a_checkpoint_by_its_file_not_its_server_path(tmp_path):
-    from ugatit_nb.serve import Translator
+    from ugatit_nb.translator import Translator
     folder = tmp_path / 'private' / 'models'
     path = Model(tiny_config(ch=4, n_res=1), build_networks(tiny_config(ch=4, n_res=1))).save(folder / 'mine.pt')
     t = Translator(path)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse, json, os, re, socket, subprocess, sys
 from importlib.util import find_spec
 from pathlib import Path
-from PIL import ImageDraw
 import ipywidgets as W
 import ugatit_nb
-from .image import panels, rgb_from_bytes
-from .serve import LABELS, Translator
+from .image import rgb_from_bytes
+from .translator import LABELS, Translator, result_panels
 
 # %% auto #0
 __all__ = ['V1', 'CDN_LINK', 'BUSY_PAGE', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main',
@@ -70,11 +69,7 @@ class Selfie2Waifu(W.VBox):
             said = str(e).removeprefix(f'{name}: ')              # `BadImage` names the file already: once is enough
             self.message.value = f'<span style="color:#b00">Could not use {name}: {said}</span>'; return False
         self._last = (data, name)
-        shown = photo.copy(); draw = ImageDraw.Draw(shown)
-        line = max(2, max(photo.size) // 150)
-        draw.rectangle(out['box'], outline='white', width=line)
-        if out['face']: draw.rectangle(out['face'], outline='orange', width=line)
-        self.result.value = panels([shown, out['crop'], out['translation'], out['heat']], self.size)
+        self.result.value = result_panels(photo, out, self.size)   # framed photo | crop | translation | attention (12c)
         self.result.layout.display = None
         self.translations += 1
         self.message.value = (f'<b>translation {self.translations}</b>: {name}, {LABELS[direction]}. Panels: photo and crop | '

@@ -4,25 +4,24 @@
 
 # %% ../nbs/07e_inference.ipynb #af4f8587
 from __future__ import annotations
-import argparse, sys, warnings
+import warnings
 from dataclasses import asdict, fields
 from pathlib import Path
 import torch
 import torch.nn as nn
 import ugatit_nb
-from .config import ARCH_FIELDS, UGATITConfig, check_config, tiny_config
+from .config import ARCH_FIELDS, UGATITConfig, check_config
 from .methods import method
 from .generator import Generator
 from .discriminator import Discriminator
-from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, check_writable, read_checkpoint
+from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, read_checkpoint
 from . import official
-from .data import BadImage, BadImageWarning, embedded_dataset, find_images, load_rgb, test_transform
+from .data import BadImage, BadImageWarning, find_images, load_rgb, test_transform
 from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
 __all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'ugatit_networks', 'build_networks', 'Model',
-           'pretrained_dir', 'config_from_dict', 'from_states', 'load', 'average_generators', 'translate',
-           'translate_figure', 'demo']
+           'pretrained_dir', 'config_from_dict', 'from_states', 'load', 'average_generators', 'translate']
 
 # %% ../nbs/07e_inference.ipynb #eb51a713
 NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
@@ -247,51 +246,3 @@ def translate(model,  # anything `ugatit_nb.load` takes: a `Model`, a trainer, a
     if bad: warnings.warn(f'{src}: skipped {len(bad)} bad file(s):\n  ' + '\n  '.join(bad), BadImageWarning, stacklevel=2)
     if not written: raise BadImage(f'{src}: no usable image to translate')
     return written
-
-# %% ../nbs/07e_inference.ipynb #c8936955
-def translate_figure(image: str | Path,  # image file to translate
-                     out: str | Path,  # PNG to write
-                     gen: torch.nn.Module,  # a generator, e.g. `Generator(...)`
-                     img_size: int = 128,  # side the image is resized to
-                     title: str = 'translation') -> Path:  # which model: the figure's title, above the panels
-    "Translate `image` with `gen` and save input | translation | heatmap as a PNG."
-    import matplotlib.pyplot as plt
-    from ugatit_nb.viz import show_images, show_heatmap
-    from ugatit_nb.cam import eta_text
-    x = test_transform(load_rgb(image), img_size)[None]            # (1, 3, S, S)
-    gen.eval()
-    with torch.no_grad(): fake, cam_logit, heatmap = gen(x)
-    fig, axs = plt.subplots(1, 3, figsize=(7.5, 3.1))
-    show_images([x[0], fake[0]], [Path(image).name, 'translation'], axs=axs[:2])
-    if heatmap is not None: show_heatmap(x[0], heatmap[0], ax=axs[2], title=f'heatmap\n{eta_text(cam_logit)}')
-    else:                                                       # a compared method without attention (14a–14f)
-        axs[2].axis('off'); axs[2].text(0.5, 0.5, 'no attention map:\nthis method has none', ha='center', va='center')
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))                          # the title above the panels' titles, not over them
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100, format='png'); plt.close(fig)   # a PNG at exactly `out`, whatever its suffix
-    return out
-
-def demo(argv: list[str] | None = None) -> None:
-    "Console script `ugatit_nb_demo`: translate an image with the shipped model's A→B generator (or a checkpoint's, or an untrained one)."
-    p = argparse.ArgumentParser(prog='ugatit_nb_demo', description=demo.__doc__)
-    p.add_argument('--image', help='image to translate (default: the first image of faces2anime testA)')
-    p.add_argument('--checkpoint', help="anything ugatit_nb.load takes: a checkpoint, a converted TF model, a TF checkpoint "
-                   "folder (default: the shipped faces2anime model)")
-    p.add_argument('--untrained', action='store_true', help='use an untrained generator instead, to see what training changes')
-    p.add_argument('--out', default='results/ugatit_demo.png', help='PNG to write (default: %(default)s)')
-    p.add_argument('--seed', type=int, default=0, help='seed of the untrained generator')
-    a = p.parse_args(argv)
-    image = a.image or find_images(embedded_dataset() / 'testA')[0]
-    if a.untrained:
-        torch.manual_seed(a.seed)
-        c = tiny_config()
-        gen, size, title = build_generator(c), c.img_size, 'untrained G_A→B (the tiny preset)'
-    else:
-        try: model = load(a.checkpoint or 'faces2anime')    # networks and config only (07e_inference)
-        except (CheckpointError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
-        which = f'{Path(a.checkpoint).name}' if a.checkpoint else 'shipped model'
-        gen, size, title = model.generator('A2B'), model.config.img_size, f'G_A→B ({which}, iteration {model.step})'
-    try: check_writable(a.out); out = translate_figure(image, a.out, gen, size, title)
-    except (BadImage, ValueError, OSError) as e: sys.exit(f'error: {e}')
-    print(f'wrote {out}')

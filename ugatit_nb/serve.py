@@ -7,81 +7,13 @@ from __future__ import annotations
 import argparse, asyncio, json, os, socket, sys, tempfile, threading
 from importlib.util import find_spec
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-import numpy as np
-from PIL import Image
-from .image import (BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, centre_box, crop_box, heat_overlay, install_hint, png_bytes, rgb_from_bytes, to_array, to_image)
-from .faces import find_face
+from .image import BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, install_hint, png_bytes, rgb_from_bytes
+from .translator import LABELS, Translator
 try: from fastapi import Request                  # the `serve` extra; the page and the shell do without it
 except ImportError: Request = None
 
 # %% auto #0
-__all__ = ['LABELS', 'SPOOL_BYTES', 'frame_photo', 'Translator', 'Busy', 'make_app', 'app_from_env', 'serve_cli']
-
-# %% ../nbs/13a_serve.ipynb #35300d89
-LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
-
-# %% ../nbs/13a_serve.ipynb #e9f6e0da
-def frame_photo(photo: Image.Image, centre: bool = True) -> tuple[tuple[int, int, int, int], tuple | None, str]:
-    "(crop box, face box or None, how it was framed) for an RGB photo."
-    face, framing = None, 'centre square (face centring off)'
-    if centre:
-        try: face = find_face(photo)
-        except ImportError: framing = f'OpenCV is not installed ({install_hint("faces")}): centre square'
-        else: framing = 'face found and centred' if face else 'no face found: centre square'
-    return (crop_box(face, *photo.size) if face else centre_box(*photo.size)), face, framing
-
-# %% ../nbs/13a_serve.ipynb #e9ecd49b
-class Translator:
-    "One model to translate with: PyTorch (anything `ugatit_nb.load` takes) or an ONNX generator (`ugatit_nb_export`)."
-    def __init__(self, checkpoint: str | Path | None = None,  # anything `ugatit_nb.load` takes; None: the shipped model
-                 onnx: str | Path | None = None,  # an exported generator instead: onnxruntime, no PyTorch
-                 threads: int | None = None):  # CPU threads per translation (default: the library's own choice)
-        if onnx:
-            from ugatit_nb.export import OnnxTranslator
-            self.onnx = OnnxTranslator(onnx, threads)
-            self.img_size, self.directions = self.onnx.img_size, (self.onnx.direction,)
-            self.name = f'{Path(onnx).name} (ONNX, iteration {self.onnx.meta.get("iteration")})'
-            self.slow, self.about = self.onnx.img_size >= 256 and not self.onnx.meta.get('light', True), ''
-            return
-        import torch
-        from ugatit_nb.inference import load
-        if threads: torch.set_num_threads(threads)
-        self.onnx, self.torch = None, torch
-        self.model = load(checkpoint or 'faces2anime')       # networks and config only: no trainer, no optimizer
-        if checkpoint is not None and isinstance(checkpoint, (str, Path)):
-            self.model.source = Path(checkpoint).name         # visitors see the file's name, not where it lives on the server
-        c = self.model.config
-        self.img_size, self.directions, self.name = c.img_size, ('A2B', 'B2A'), self.model.describe()
-        self.slow = not c.light and c.img_size >= 256        # the full 256 px generator: seconds per image on a CPU
-        if checkpoint is None:
-            self.about = ('It knows only the embedded faces2anime drawings: a real photo comes back as noise. For real selfies, '
-                          'convert the paper\'s selfie2anime model (ugatit_nb_convert, see the README) and serve it with --checkpoint.')
-        elif c.networks != 'pytorch':
-            self.about = 'The TensorFlow release\'s networks with converted weights (the paper\'s selfie2anime model, if that is what you converted).'
-        else: self.about = f'Trained with ugatit_nb on {Path(c.dataset).name or "the embedded faces2anime drawings"}.'
-
-    def __call__(self, direction: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-        "(1,3,S,S) in [-1,1] → translation (1,3,S,S), heatmap (1,1,S/4,S/4), η as text."
-        if direction not in self.directions: raise ValueError(f'this model translates {" and ".join(self.directions)}, not {direction}')
-        if self.onnx is not None:
-            y, heat = self.onnx(x)
-            return y, heat, 'η: not in the exported graph'
-        from ugatit_nb.cam import eta_text
-        with self.torch.no_grad(): y, logit, heat = self.model.generator(direction)(self.torch.from_numpy(x))
-        if heat is None:                                # a compared method without attention (14a–14f)
-            from ugatit_nb.methods import method
-            return y.numpy(), None, f'{method(self.model).title} has no attention map: the last panel repeats the translation'
-        return y.numpy(), heat.numpy(), eta_text(logit)
-
-    def photo(self, photo: Image.Image, direction: str = 'A2B', centre: bool = True) -> dict:
-        "Frame, translate and colour one RGB photo: crop, box, face, framing, translation, heat (coloured), eta."
-        box, face, framing = frame_photo(photo, centre)
-        crop = photo.crop(box).resize((self.img_size,) * 2, Image.LANCZOS)   # antialiased: photos are larger than S
-        y, heat, eta = self(direction, to_array(crop, self.img_size))
-        fake = to_image(y[0])
-        return dict(crop=crop, box=box, face=face, framing=framing, translation=fake,
-                    heat=fake if heat is None else heat_overlay(fake, heat[0, 0]), eta=eta)
+__all__ = ['SPOOL_BYTES', 'Busy', 'make_app', 'app_from_env', 'serve_cli']
 
 # %% ../nbs/13a_serve.ipynb #c5464824
 class Busy(Exception): "Every slot and the waiting queue are taken."
