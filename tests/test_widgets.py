@@ -10,7 +10,8 @@ from PIL import Image
 from release_reference import release_networks
 from ugatit_nb.checkpoint import CheckpointError
 from ugatit_nb.train import UGATIT, UGATITConfig
-from ugatit_nb.widgets import AdaLINExplorer, AttentionInspector, SelfieUpload, VIEWS, as_model
+from ugatit_nb.widgets import AdaLINExplorer, AttentionInspector, VIEWS, as_model
+from ugatit_nb.app import SelfieUpload
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_A = REPO / 'data' / 'faces2anime' / 'testA'

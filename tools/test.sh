@@ -17,7 +17,8 @@ if [ "$before" != "$(snapshot)" ]; then
 fi
 python tools/make_readme.py --check
 python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 18 MB
-python tools/import_graph.py --check            # no import circle; the page, widgets, export, evaluation never load the trainer
+python tools/import_graph.py --check --order    # no import circle; the page, widgets, export, evaluation never load the trainer;
+                                                # no module imports a later notebook's module when it is imported
 python -m pyflakes ugatit_nb/                   # no unused import, no undefined name (nothing printed)
 
 echo "== notebook tests (nbdev_test; flags slow/cuda skipped unless NBDEV_FLAGS is set)"

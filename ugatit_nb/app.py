@@ -9,10 +9,11 @@ import ipywidgets as W
 import ugatit_nb
 from .image import rgb_from_bytes
 from .translator import LABELS, Translator, result_panels
+from .widgets import as_model
 
 # %% auto #0
-__all__ = ['V1', 'CDN_LINK', 'BUSY_PAGE', 'Selfie2Waifu', 'page_notebook', 'page_copy', 'CappedKernelManager', 'voila_main',
-           'app_cli']
+__all__ = ['V1', 'CDN_LINK', 'BUSY_PAGE', 'Selfie2Waifu', 'SelfieUpload', 'page_notebook', 'page_copy', 'CappedKernelManager',
+           'voila_main', 'app_cli']
 
 # %% ../nbs/13_app.ipynb #2235e5f7
 class Selfie2Waifu(W.VBox):
@@ -76,6 +77,19 @@ class Selfie2Waifu(W.VBox):
                               f'crop | translation | heatmap. {out["framing"]}. {out["eta"]}.')
         return True
 
+
+# %% ../nbs/13_app.ipynb #56dedef7
+class SelfieUpload(Selfie2Waifu):
+    "The page's upload widget on any model in a notebook (10_widgets shows it beside the inspector): a photo, framed, translated, with its attention."
+    def __init__(self, model=None,  # a `Model` or a trainer, anything `ugatit_nb.load` takes, None: the shipped model
+                 size: int = 192):  # side of each panel, in px
+        self.model = as_model(model)
+        super().__init__(self.model, size=size)
+        self.widget = self
+
+    def process(self, data: bytes, name: str = 'upload') -> bool:
+        "Translate the image in `data`; on any problem say so in the widget. Returns whether it worked."
+        return self.translate(data, name)
 
 # %% ../nbs/13_app.ipynb #60a49af8
 def page_notebook() -> Path:

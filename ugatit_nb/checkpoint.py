@@ -9,17 +9,14 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'RELEASE_NAMES', 'CheckpointError', 'atomic_save', 'verify_checkpoint', 'read_checkpoint', 'printable',
-           'checkpoint_path', 'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes',
-           'refuse_special', 'check_writable', 'RunExists', 'RunInUse', 'lock_result_folder', 'unlock_result_folder',
-           'claim_result_folder', 'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss']
+__all__ = ['CKPT_FORMAT', 'atomic_save', 'verify_checkpoint', 'read_checkpoint', 'printable', 'checkpoint_path',
+           'latest_checkpoint', 'newest_intact_checkpoint', 'remove_partial_writes', 'refuse_special', 'check_writable',
+           'RunExists', 'RunInUse', 'lock_result_folder', 'unlock_result_folder', 'claim_result_folder',
+           'rotate_checkpoints', 'rng_state', 'set_rng_state', 'NonFiniteLoss']
 
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
-RELEASE_NAMES = ('genA2B', 'genB2A', 'disGA', 'disGB', 'disLA', 'disLB')   # the six entries of a release checkpoint
-
-class CheckpointError(ValueError):
-    "A checkpoint that cannot be used here; the message names the file and the problem."
+from .official import CheckpointError, RELEASE_NAMES   # 05_official: the first checkpoint files the course reads
 
 # %% ../nbs/07a_checkpoint.ipynb #720ad9b2
 def atomic_save(obj, path: str | Path) -> Path:

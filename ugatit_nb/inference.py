@@ -27,7 +27,7 @@ __all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 
 NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
 
 def build_generator(c: UGATITConfig) -> nn.Module:
-    "One generator of config `c` (the TF release's networks come from `05b_tf_release`)."
+    "One generator of config `c` (the TF release's networks come from `07f_tf_release`)."
     if c.networks != 'pytorch':
         from ugatit_nb.tf_release import tf_generator
         return tf_generator(c)

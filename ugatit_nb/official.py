@@ -10,11 +10,15 @@ import torch
 import torch.nn as nn
 from .generator import Generator
 from .discriminator import Discriminator
-from .checkpoint import CheckpointError, RELEASE_NAMES
+
+RELEASE_NAMES = ('genA2B', 'genB2A', 'disGA', 'disGB', 'disLA', 'disLB')   # the six entries of a release checkpoint
+
+class CheckpointError(ValueError):
+    "A checkpoint that cannot be used here; the message names the file and the problem (07a_checkpoint raises it too)."
 
 # %% auto #0
-__all__ = ['generator_key_map', 'discriminator_key_map', 'generator_config', 'discriminator_config', 'load_official',
-           'to_official']
+__all__ = ['RELEASE_NAMES', 'CheckpointError', 'generator_key_map', 'discriminator_key_map', 'generator_config',
+           'discriminator_config', 'load_official', 'to_official']
 
 # %% ../nbs/05_official.ipynb #42abd1bc
 def generator_key_map(n_res: int) -> dict[str, str]:

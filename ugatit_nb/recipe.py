@@ -14,7 +14,6 @@ from PIL import Image
 from .callbacks import LinearDecayLR
 from .config import cpu_config
 from .data import load_rgb, test_transform
-from .evaluate import evaluate, load_judge
 from .image import png_bytes, to_image
 from .inference import load
 from .methods import trainer_for
@@ -70,6 +69,7 @@ def train_runs(runs: list[tuple[str, int]],  # (variant, seed) pairs, in order
                faces: dict[str, list],  # 'A', 'B' → test image files drawn through each variant's seed-0 run
                columns=COLUMNS) -> dict:  # the numbers of `evaluate` each record keeps (`summary`)
     "Train and evaluate every run not yet in `done_file`, writing it after each run; return the record."
+    from ugatit_nb.evaluate import evaluate, load_judge   # 11d_evaluate: the scores come later in the course
     done_file = Path(done_file); done_file.parent.mkdir(parents=True, exist_ok=True)
     saved = json.loads(done_file.read_text()) if done_file.exists() else {'records': [], 'faces': {}}
     judge = load_judge()

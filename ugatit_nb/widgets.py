@@ -20,12 +20,11 @@ from .inference import Model, build_networks, load
 from .config import tiny_config
 from .methods import method
 from .viz import overlay_heatmap, to_hwc, to_uint8, plot_rho, plot_losses
-from .app import Selfie2Waifu
 from .image import panels
 
 # %% auto #0
 __all__ = ['VIEWS', 'CMAPS', 'as_model', 'u_gat_it', 'as_images', 'WidgetView', 'evaluating', 'View', 'AttentionInspector',
-           'forced_rho', 'AdaLINExplorer', 'SelfieUpload', 'LiveTrainingView']
+           'forced_rho', 'AdaLINExplorer', 'LiveTrainingView']
 
 # %% ../nbs/10_widgets.ipynb #8483e98a
 def as_model(model=None, device: str = 'cpu'):
@@ -235,19 +234,6 @@ class AdaLINExplorer(WidgetView):
         self.info.value = (f'input | learned ρ | {self.mode.label} in {len(self.layers.value)} layer(s) | where it '
                            f'changed (mean |Δ| = {diff.mean():.3f})')
         self.last_change = diff.mean().item()
-
-# %% ../nbs/10_widgets.ipynb #56dedef7
-class SelfieUpload(Selfie2Waifu):
-    "The page's upload widget (13_app) on any model in a notebook: a photo, framed, translated, with its attention."
-    def __init__(self, model=None,  # a `Model` or a trainer, anything `ugatit_nb.load` takes, None: the shipped model
-                 size: int = 192):  # side of each panel, in px
-        self.model = as_model(model)
-        super().__init__(self.model, size=size)
-        self.widget = self
-
-    def process(self, data: bytes, name: str = 'upload') -> bool:
-        "Translate the image in `data`; on any problem say so in the widget. Returns whether it worked."
-        return self.translate(data, name)
 
 # %% ../nbs/10_widgets.ipynb #d2805774
 class LiveTrainingView(Callback, WidgetView):
