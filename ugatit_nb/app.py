@@ -2,27 +2,34 @@
 
 # %% ../nbs/13_app.ipynb #dc284feb
 from __future__ import annotations
-import argparse, json, os, re, socket, subprocess, sys
+import argparse, json, os, re, socket, subprocess, sys, time
 from importlib.util import find_spec
 from pathlib import Path
 import ipywidgets as W
 import ugatit_nb
-from .image import rgb_from_bytes
-from .translator import LABELS, Translator, result_panels
-from .widgets import as_model
+from .image import install_hint, rgb_from_bytes
+from .translator import LABELS, RemoteTranslator, Translator, result_panels
 
 # %% auto #0
 __all__ = ['V1', 'CDN_LINK', 'BUSY_PAGE', 'Selfie2Waifu', 'SelfieUpload', 'page_notebook', 'page_copy', 'CappedKernelManager',
            'voila_main', 'app_cli']
 
 # %% ../nbs/13_app.ipynb #2235e5f7
+def _page_translator(checkpoint=None, onnx=None):
+    "The model `ugatit_nb_app` shares among its pages (one process, `RemoteTranslator`) when this is it; else one of our own."
+    shared = os.environ.get('UGATIT_NB_APP_TRANSLATOR')
+    served = (os.environ.get('UGATIT_NB_APP_CHECKPOINT') or None, os.environ.get('UGATIT_NB_APP_ONNX') or None)
+    if shared and (str(checkpoint) if checkpoint else None, str(onnx) if onnx else None) == served:
+        return RemoteTranslator(shared)
+    return Translator(checkpoint, onnx)
+
 class Selfie2Waifu(W.VBox):
     "The Selfie 2 Waifu page: upload → face centred → translated → the result with its CAM heatmap and η."
     def __init__(self, checkpoint: str | Path | None = None,  # anything `ugatit_nb.load` takes; None: the shipped model
                  onnx: str | Path | None = None,  # an exported generator instead (no PyTorch needed)
                  size: int = 192):  # side of each panel, in px
         self.size, self.translations = size, 0
-        self.translator = Translator(checkpoint, onnx)
+        self.translator = _page_translator(checkpoint, onnx)
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='photo')
         self.direction = W.ToggleButtons(options=[(LABELS[d], d) for d in self.translator.directions])
         self.centre = W.Checkbox(value=True, description='find and centre the face', indent=False)
@@ -47,7 +54,7 @@ class Selfie2Waifu(W.VBox):
         self.translate(bytes(f['content']), f['name'])
 
     def _load(self, _=None):
-        try: self.translator = Translator(self.models[self.source.value])
+        try: self.translator = _page_translator(self.models[self.source.value])
         except Exception as e:                                   # never a traceback in the page
             self.model_info.value = f'<span style="color:#b00">model not changed — {e}</span>'; return
         self.model_info.value = self._model_text()
@@ -83,6 +90,7 @@ class SelfieUpload(Selfie2Waifu):
     "The page's upload widget on any model in a notebook (10_widgets shows it beside the inspector): a photo, framed, translated, with its attention."
     def __init__(self, model=None,  # a `Model` or a trainer, anything `ugatit_nb.load` takes, None: the shipped model
                  size: int = 192):  # side of each panel, in px
+        from ugatit_nb.widgets import as_model          # PyTorch: the ONNX page never loads it
         self.model = as_model(model)
         super().__init__(self.model, size=size)
         self.widget = self
@@ -209,6 +217,8 @@ def app_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--max_visitors', type=int, default=8, help='pages open at once, one kernel each (default: 8); '
                    'for many people use ugatit_nb_serve')
     p.add_argument('--idle_minutes', type=float, default=10, help='a closed page\'s kernel is stopped after this (default: 10)')
+    p.add_argument('--own_translators', action='store_true', help='each page loads its own copy of the model (by default '
+                   'one translator process holds it for every page: the serve extra)')
     a = p.parse_args(argv)
     for given in (a.checkpoint, a.onnx):                       # a TF checkpoint may be its folder
         if given and not Path(given).exists(): sys.exit(f'error: {given}: no such file')
@@ -225,9 +235,33 @@ def app_cli(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # stopped by a service manager: still clean up the copy
     with tempfile.TemporaryDirectory() as tmp:
         env['JUPYTER_RUNTIME_DIR'] = str(Path(tmp) / 'runtime')   # the kernels' connection files go with the page
+        shared = None if a.own_translators else _start_translator(a, Path(tmp) / 'translator.sock', env)
         cmd = [sys.executable, '-c', 'from ugatit_nb.app import voila_main; voila_main()', str(page_copy(tmp)),
                '--no-browser', f'--port={a.port}', f'--Voila.ip={a.host}']
-        print(f'Selfie 2 Waifu: http://{a.host}:{a.port}/  (at most {a.max_visitors} visitors at once; Ctrl-C to stop)', flush=True)
+        print(f'Selfie 2 Waifu: http://{a.host}:{a.port}/  (at most {a.max_visitors} visitors at once'
+              f'{", the model held once" if shared else ", a model per visitor"}; Ctrl-C to stop)', flush=True)
         try: code = subprocess.call(cmd, env=env, cwd=tmp)
         except KeyboardInterrupt: code = 0
+        finally:
+            if shared is not None: shared.terminate(); shared.wait(timeout=30)
     sys.exit(code)
+
+def _start_translator(a, sock: Path, env: dict):
+    "Start the one translator the pages share (`ugatit_nb_serve --uds`); None (each page its own) without FastAPI."
+    if find_spec('fastapi') is None or find_spec('uvicorn') is None:
+        print(f'note: each visitor\'s page holds its own copy of the model; to share one, {install_hint("serve")}', flush=True)
+        return None
+    cmd = [sys.executable, '-c', 'from ugatit_nb.serve import serve_cli; serve_cli()', '--uds', str(sock),
+           '--queue', str(a.max_visitors), *(['--checkpoint', a.checkpoint] if a.checkpoint else []),
+           *(['--onnx', a.onnx] if a.onnx else [])]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600                               # a 256 px model takes a while to load on a CPU
+    while time.time() < deadline:
+        if proc.poll() is not None: sys.exit((proc.stderr.read().strip().splitlines() or ['error: the translator stopped'])[-1])
+        if sock.exists():
+            try: RemoteTranslator(sock, timeout=5); break
+            except RuntimeError: pass
+        time.sleep(0.3)
+    else: proc.kill(); sys.exit('error: the shared translator did not start in 10 minutes')
+    env['UGATIT_NB_APP_TRANSLATOR'] = str(sock)
+    return proc

@@ -15,7 +15,7 @@ from .distributed import dist_env
 from .train import UGATIT
 
 # %% auto #0
-__all__ = ['InBackwardAdam', 'wants_speed', 'FastUGATIT']
+__all__ = ['InBackwardAdam', 'wants_speed', 'ReleaseOrderUGATIT', 'FastUGATIT']
 
 # %% ../nbs/08b_fast.ipynb #96e5b31c
 class InBackwardAdam(torch.optim.Adam):
@@ -48,8 +48,30 @@ def wants_speed(c: UGATITConfig) -> bool:
     "Does `c` ask for anything 08_train's plain step does not do (a speed option off its `PLAIN_STEP` value)?"
     return bool(speed_options(c))
 
-class FastUGATIT(UGATIT):
-    "`UGATIT` computed faster: the speed options and release-order switches of `UGATITConfig` (how a step is computed, never what)."
+class ReleaseOrderUGATIT(UGATIT):
+    "`UGATIT` in the reference release's call order: it translates again for the critic step (keeping the graph unless `detach_d_fakes`) and for the generator step. The same numbers with more calls; kept for the equality checks against the release."
+    speed_options = ('share_translations', 'detach_d_fakes')
+
+    def discriminator_step(self, real_a, real_b, t):
+        if not self.config.share_translations:         # the release translates again for each step
+            with torch.no_grad() if self.config.detach_d_fakes else nullcontext():
+                t = {'fake_a2b': self.gen_a2b(real_a)[0], 'fake_b2a': self.gen_b2a(real_b)[0]}
+        return super().discriminator_step(real_a, real_b, t)
+
+    def generator_step(self, real_a, real_b, t):
+        if not self.config.share_translations: t = self.translate(real_a, real_b)
+        return super().generator_step(real_a, real_b, t)
+
+    def train_step(self, real_a, real_b):
+        if self.config.share_translations: return super().train_step(real_a, real_b)
+        real_a, real_b = real_a.to(self.device), real_b.to(self.device)
+        losses = self.discriminator_step(real_a, real_b, None)       # each step translates for itself
+        losses |= self.generator_step(real_a, real_b, None)
+        self.step += 1
+        return losses
+
+class FastUGATIT(ReleaseOrderUGATIT):
+    "`UGATIT` computed faster: the speed options of `UGATITConfig` (how a step is computed, never what), in either call order."
     speed_options = tuple(PLAIN_STEP)                # it honours every one of them
 
     def __init__(self, config: UGATITConfig | None = None):
@@ -133,25 +155,15 @@ class FastUGATIT(UGATIT):
         return real_logit, real_cam, fake_logit, fake_cam
 
     def discriminator_step(self, real_a, real_b, t):
-        with self.autocast():
-            if not self.config.share_translations:     # the release translates again for each step
-                with torch.no_grad() if self.config.detach_d_fakes else nullcontext():
-                    t = {'fake_a2b': self.gen_a2b(real_a)[0], 'fake_b2a': self.gen_b2a(real_b)[0]}
-            return super().discriminator_step(real_a, real_b, t)
+        with self.autocast(): return super().discriminator_step(real_a, real_b, t)
 
     def generator_step(self, real_a, real_b, t):
-        with self.frozen(self.discs), self.autocast():
-            if not self.config.share_translations: t = self.translate(real_a, real_b)
-            return super().generator_step(real_a, real_b, t)
+        with self.frozen(self.discs), self.autocast(): return super().generator_step(real_a, real_b, t)
 
     def train_step(self, real_a, real_b):
         fmt = self.memory_format
         real_a, real_b = (x.to(self.device, non_blocking=True, memory_format=fmt) for x in (real_a, real_b))
-        if self.config.share_translations: return super().train_step(real_a, real_b)
-        losses = self.discriminator_step(real_a, real_b, None)       # the release translates in each step
-        losses |= self.generator_step(real_a, real_b, None)
-        self.step += 1
-        return losses
+        return super().train_step(real_a, real_b)
 
     def state_dict(self) -> dict:
         return super().state_dict() | {'scaler_g': self.scaler_g.state_dict(), 'scaler_d': self.scaler_d.state_dict()}

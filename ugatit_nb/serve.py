@@ -4,7 +4,7 @@
 
 # %% ../nbs/13a_serve.ipynb #eca23e35
 from __future__ import annotations
-import argparse, asyncio, json, os, socket, sys, tempfile, threading
+import argparse, asyncio, base64, json, os, socket, sys, tempfile, threading
 from importlib.util import find_spec
 from concurrent.futures import ThreadPoolExecutor
 from .image import BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, install_hint, png_bytes, rgb_from_bytes
@@ -49,10 +49,11 @@ def make_app(translator: Translator,  # the one model this server holds
     @app.get('/health')
     def health():
         return {'model': translator.name, 'img_size': translator.img_size, 'directions': list(translator.directions),
-                'concurrency': concurrency, 'queue': queue, **state}
+                'about': translator.about, 'slow': translator.slow, 'concurrency': concurrency, 'queue': queue, **state}
 
     @app.post('/translate')
-    async def translate(request: Request, direction: str = 'A2B', centre: bool = True, heatmap: bool = False):
+    async def translate(request: Request, direction: str = 'A2B', centre: bool = True, heatmap: bool = False,
+                        details: bool = False):   # details: JSON with every panel the page shows (its shared translator)
         if direction not in translator.directions:
             raise HTTPException(422, f'direction must be one of {", ".join(translator.directions)}')
         if request.headers.get('content-type', '').startswith('multipart/form-data'):   # curl -F, an HTML form
@@ -83,6 +84,11 @@ def make_app(translator: Translator,  # the one model this server holds
         def work():
             with body: photo = rgb_from_bytes(body, 'upload', max_pixels, max_bytes)   # decoded from the spool as read
             out = translator.photo(photo, direction, centre)
+            if details:                                      # every panel, as PNG in base64, and how the photo was framed
+                b64 = lambda img: base64.b64encode(png_bytes(img)).decode()
+                return None, {'crop': b64(out['crop']), 'translation': b64(out['translation']), 'heat': b64(out['heat']),
+                              'box': list(out['box']), 'face': list(out['face']) if out['face'] else None,
+                              'framing': out['framing'], 'eta': out['eta']}
             return png_bytes(out['heat' if heatmap else 'translation']), out
         future = asyncio.get_running_loop().run_in_executor(pool, work)
         future.add_done_callback(release)                    # the slot is held until the thread is done
@@ -90,6 +96,7 @@ def make_app(translator: Translator,  # the one model this server holds
         except asyncio.TimeoutError: raise HTTPException(504, f'the translation took over {timeout:g} s') from None
         except BadImage as e: raise HTTPException(422, str(e)) from None
         state['served'] += 1
+        if details: return JSONResponse(out)
         return Response(png, media_type='image/png', headers={'X-Framing': out['framing'], 'X-Eta': out['eta'].replace('η', 'eta')})   # headers are ASCII: 'eta: GAP 0.29, GMP 0.13', not '?: …'
 
     @app.get('/', response_class=HTMLResponse)
@@ -136,6 +143,7 @@ def serve_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--onnx', help='an exported generator (ugatit_nb_export) instead: no PyTorch')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
     p.add_argument('--port', type=int, default=8000, help='port (default: 8000)')
+    p.add_argument('--uds', help='listen on this Unix socket instead of a port (how the page shares one translator)')
     count = lambda v: int(v) if v.isdigit() and int(v) >= 1 else p.error(f'expected a whole number of at least 1, got {v!r}')
     p.add_argument('--workers', type=count, default=1, help='server processes, each with the model in memory (default: 1)')
     p.add_argument('--concurrency', type=count, default=1, help='translations at once per process (default: 1)')
@@ -150,7 +158,7 @@ def serve_cli(argv: list[str] | None = None) -> None:
         sys.exit(f'error: the web API needs FastAPI and uvicorn: {install_hint("serve")}')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
     if a.queue < 0 or a.timeout <= 0: sys.exit('error: --queue must be 0 or more and --timeout more than 0')
-    if not _port_free(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')
+    if not a.uds and not _port_free(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')
     loopback = a.host in ('127.0.0.1', 'localhost', '::1')
     settings = dict(checkpoint=a.checkpoint, onnx=a.onnx, threads=a.threads, concurrency=a.concurrency, queue=a.queue,
                     timeout=a.timeout, max_bytes=int(a.max_mb * 1e6), max_pixels=MAX_PIXELS, uploads=a.uploads,
@@ -158,8 +166,10 @@ def serve_cli(argv: list[str] | None = None) -> None:
     os.environ['UGATIT_NB_SERVE'] = json.dumps(settings)
     try: Translator(a.checkpoint, a.onnx)                    # a bad model is one line here, not a traceback per worker
     except Exception as e: sys.exit(f'error: {e}')
-    print(f'ugatit_nb_serve: http://{a.host}:{a.port}/  ({a.workers} process(es) × {a.concurrency} at once, queue '
+    where = f'unix socket {a.uds}' if a.uds else f'http://{a.host}:{a.port}/'
+    print(f'ugatit_nb_serve: {where}  ({a.workers} process(es) × {a.concurrency} at once, queue '
           f'{a.queue}; Ctrl-C to stop)', flush=True)
     import uvicorn
-    uvicorn.run('ugatit_nb.serve:app_from_env', factory=True, host=a.host, port=a.port, workers=a.workers,
-                log_level='warning', timeout_graceful_shutdown=5)
+    listen = dict(uds=a.uds) if a.uds else dict(host=a.host, port=a.port)
+    uvicorn.run('ugatit_nb.serve:app_from_env', factory=True, workers=a.workers, log_level='warning',
+                timeout_graceful_shutdown=5, **listen)

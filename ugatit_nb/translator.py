@@ -4,7 +4,7 @@
 
 # %% ../nbs/12c_translator.ipynb #0f42dade
 from __future__ import annotations
-import argparse, sys
+import argparse, base64, io, json, sys
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -12,7 +12,7 @@ from .image import centre_box, crop_box, heat_overlay, install_hint, to_array, t
 from .faces import find_face
 
 # %% auto #0
-__all__ = ['LABELS', 'frame_photo', 'Translator', 'framed', 'result_panels', 'demo']
+__all__ = ['LABELS', 'frame_photo', 'Translator', 'framed', 'result_panels', 'demo', 'RemoteTranslator']
 
 # %% ../nbs/12c_translator.ipynb #35300d89
 LABELS = {'A2B': 'selfie → anime', 'B2A': 'anime → selfie'}
@@ -130,3 +130,42 @@ def demo(argv: list[str] | None = None) -> None:
     except (CheckpointError, BadImage, FileNotFoundError, ValueError, OSError) as e: sys.exit(f'error: {e}')
     print(f'wrote {a.out}: {Path(image).name}, {LABELS[a.direction]} ({out["framing"]}; {out["eta"]})\n'
           f'panels: photo | crop | translation | attention; model: {tr.name}')
+
+# %% ../nbs/12c_translator.ipynb #67112428
+class RemoteTranslator:
+    "A `Translator` held by another process (`ugatit_nb_serve --uds SOCKET`): the page's kernels share one model."
+    def __init__(self, uds: str | Path,  # the Unix socket `ugatit_nb_serve --uds` listens on
+                 timeout: float = 300):  # seconds a translation may take, waiting included
+        self.uds, self.timeout, self.onnx = str(uds), timeout, None
+        h = json.loads(self._request('GET', '/health'))
+        self.name, self.img_size, self.directions = h['model'], h['img_size'], tuple(h['directions'])
+        self.slow, self.about = h.get('slow', False), h.get('about', '')
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
+        import http.client, socket
+        uds, timeout = self.uds, self.timeout
+        class Connection(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); self.sock.settimeout(timeout)
+                self.sock.connect(uds)
+        conn = Connection('localhost', timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers={'Content-Type': 'application/octet-stream'} if body else {})
+            r = conn.getresponse(); data = r.read()
+        except OSError as e: raise RuntimeError(f'the shared translator does not answer ({e})') from None
+        finally: conn.close()
+        if r.status != 200:
+            try: detail = json.loads(data)['detail']
+            except (ValueError, KeyError, TypeError): detail = f'the shared translator answered {r.status}'
+            from ugatit_nb.image import BadImage
+            raise (BadImage if r.status in (413, 415, 422) else RuntimeError)(detail)
+        return data
+
+    def photo(self, photo: Image.Image, direction: str = 'A2B', centre: bool = True) -> dict:
+        "What `Translator.photo` returns, computed by the shared translator."
+        buf = io.BytesIO(); photo.save(buf, format='PNG')          # lossless: framed and translated as decoded here
+        d = json.loads(self._request('POST', f'/translate?direction={direction}&centre={str(centre).lower()}&details=true',
+                                     buf.getvalue()))
+        img = lambda s: Image.open(io.BytesIO(base64.b64decode(s))).convert('RGB')
+        return dict(crop=img(d['crop']), box=tuple(d['box']), face=tuple(d['face']) if d['face'] else None,
+                    framing=d['framing'], translation=img(d['translation']), heat=img(d['heat']), eta=d['eta'])
