@@ -2,8 +2,9 @@
 
 # %% ../nbs/13_app.ipynb #dc284feb
 from __future__ import annotations
-import argparse, json, os, re, socket, subprocess, sys, time
+import argparse, json, os, re, subprocess, sys, time
 from importlib.util import find_spec
+from .shell import port_number, port_taken, whole_number
 from pathlib import Path
 import ipywidgets as W
 import ugatit_nb
@@ -212,9 +213,9 @@ def app_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--checkpoint', help='anything ugatit_nb.load takes: a checkpoint, a converted TF model (ugatit_nb_convert), '
                    'a TF checkpoint folder (default: the shipped faces2anime model)')
     p.add_argument('--onnx', help='an exported generator (ugatit_nb_export) instead: no PyTorch model is loaded')
-    p.add_argument('--port', type=int, default=8866, help='port (default: 8866)')
+    p.add_argument('--port', type=port_number, default=8866, help='port (default: 8866)')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
-    p.add_argument('--max_visitors', type=int, default=8, help='pages open at once, one kernel each (default: 8); '
+    p.add_argument('--max_visitors', type=whole_number(1), default=8, help='pages open at once, one kernel each (default: 8); '
                    'for many people use ugatit_nb_serve')
     p.add_argument('--idle_minutes', type=float, default=10, help='a closed page\'s kernel is stopped after this (default: 10)')
     p.add_argument('--own_translators', action='store_true', help='each page loads its own copy of the model (by default '
@@ -223,11 +224,10 @@ def app_cli(argv: list[str] | None = None) -> None:
     for given in (a.checkpoint, a.onnx):                       # a TF checkpoint may be its folder
         if given and not Path(given).exists(): sys.exit(f'error: {given}: no such file')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
-    if a.max_visitors < 1 or a.idle_minutes <= 0: sys.exit('error: --max_visitors must be at least 1 and --idle_minutes more than 0')
+    if a.idle_minutes <= 0: sys.exit('error: --idle_minutes must be more than 0')
     if find_spec('voila') is None: sys.exit('error: Voilà is not installed: pip install voila')
-    with socket.socket() as s:                                 # the banner must print the port that is really served
-        try: s.bind((a.host, a.port))
-        except OSError as e: sys.exit(f'error: port {a.port} on {a.host} is not available ({e.strerror}): pass another --port')
+    if why := port_taken(a.host, a.port):                     # the banner must print the port that is really served
+        sys.exit(f'error: port {a.port} on {a.host} is not available ({why}): pass another --port')
     env = {**os.environ, 'UGATIT_NB_APP_CHECKPOINT': str(Path(a.checkpoint).resolve()) if a.checkpoint else '',
            'UGATIT_NB_APP_ONNX': str(Path(a.onnx).resolve()) if a.onnx else '',
            'UGATIT_NB_APP_GUARDS': json.dumps({'max_kernels': a.max_visitors, 'cull_after': round(a.idle_minutes * 60)})}

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys, warnings
 from importlib.util import find_spec
+from .shell import whole_number
 from pathlib import Path
 import numpy as np
 
@@ -80,13 +81,6 @@ class OnnxTranslator:
         return translation, (heatmap[0] if heatmap else None)      # None: a compared method without attention
 
 # %% ../nbs/12b_export.ipynb #830b09eb
-def _count(v: str) -> int:
-    "An argparse type: a whole number of at least 1."
-    try: n = int(v)
-    except ValueError: raise argparse.ArgumentTypeError(f'expected a whole number, got {v!r}') from None
-    if n < 1: raise argparse.ArgumentTypeError(f'must be at least 1, got {n}')
-    return n
-
 def export_cli(argv: list[str] | None = None) -> None:
     "Console script `ugatit_nb_export`."
     p = argparse.ArgumentParser(prog='ugatit_nb_export', description='Export one U-GAT-IT generator as an ONNX graph '
@@ -95,7 +89,7 @@ def export_cli(argv: list[str] | None = None) -> None:
                    "folder, or the name of a shipped model ('faces2anime')")
     p.add_argument('--direction', default='A2B', choices=('A2B', 'B2A'), help='which generator (default: A2B)')
     p.add_argument('--onnx', required=True, help='the .onnx file to write')
-    p.add_argument('--batch', type=_count, help='a fixed batch size, at least 1 (default: any)')
+    p.add_argument('--batch', type=whole_number(1), help='a fixed batch size, at least 1 (default: any)')
     a = p.parse_args(argv)
     from ugatit_nb.checkpoint import CheckpointError, check_writable
     if find_spec('onnx') is None or find_spec('onnxruntime') is None:

@@ -4,8 +4,9 @@
 
 # %% ../nbs/13a_serve.ipynb #eca23e35
 from __future__ import annotations
-import argparse, asyncio, base64, json, os, socket, sys, tempfile, threading
+import argparse, asyncio, base64, json, os, sys, tempfile, threading
 from importlib.util import find_spec
+from .shell import port_number, port_taken, whole_number
 from concurrent.futures import ThreadPoolExecutor
 from .image import BadImage, MAX_PIXELS, MAX_UPLOAD_BYTES, install_hint, png_bytes, rgb_from_bytes
 from .translator import LABELS, Translator
@@ -123,11 +124,6 @@ document.getElementById('f').onchange = async (e) => {
 </script></body></html>'''
 
 # %% ../nbs/13a_serve.ipynb #36116ba7
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try: s.bind((host, port)); return True
-        except OSError: return False
-
 def app_from_env():
     "The application `ugatit_nb_serve` starts in each worker process (settings in UGATIT_NB_SERVE, JSON)."
     s = json.loads(os.environ['UGATIT_NB_SERVE'])
@@ -142,12 +138,12 @@ def serve_cli(argv: list[str] | None = None) -> None:
     p.add_argument('--checkpoint', help='anything ugatit_nb.load takes (default: the shipped faces2anime model)')
     p.add_argument('--onnx', help='an exported generator (ugatit_nb_export) instead: no PyTorch')
     p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
-    p.add_argument('--port', type=int, default=8000, help='port (default: 8000)')
+    p.add_argument('--port', type=port_number, default=8000, help='port (default: 8000)')
     p.add_argument('--uds', help='listen on this Unix socket instead of a port (how the page shares one translator)')
-    count = lambda v: int(v) if v.isdigit() and int(v) >= 1 else p.error(f'expected a whole number of at least 1, got {v!r}')
+    count = whole_number(1)
     p.add_argument('--workers', type=count, default=1, help='server processes, each with the model in memory (default: 1)')
     p.add_argument('--concurrency', type=count, default=1, help='translations at once per process (default: 1)')
-    p.add_argument('--queue', type=int, default=8, help='requests that may wait per process; more get 503 (default: 8)')
+    p.add_argument('--queue', type=whole_number(0), default=8, help='requests that may wait per process; more get 503 (default: 8)')
     p.add_argument('--timeout', type=float, default=60.0, help='seconds per request, waiting included (default: 60)')
     p.add_argument('--threads', type=count, help='CPU threads per translation (default: all)')
     p.add_argument('--max_mb', type=float, default=MAX_UPLOAD_BYTES / 1e6, help='largest upload in MB (default: %(default)g)')
@@ -157,8 +153,8 @@ def serve_cli(argv: list[str] | None = None) -> None:
     if find_spec('fastapi') is None or find_spec('uvicorn') is None:
         sys.exit(f'error: the web API needs FastAPI and uvicorn: {install_hint("serve")}')
     if a.checkpoint and a.onnx: sys.exit('error: give --checkpoint or --onnx, not both')
-    if a.queue < 0 or a.timeout <= 0: sys.exit('error: --queue must be 0 or more and --timeout more than 0')
-    if not a.uds and not _port_free(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')
+    if a.timeout <= 0: sys.exit('error: --timeout must be more than 0')
+    if not a.uds and port_taken(a.host, a.port): sys.exit(f'error: port {a.port} on {a.host} is in use: pass another --port')
     loopback = a.host in ('127.0.0.1', 'localhost', '::1')
     settings = dict(checkpoint=a.checkpoint, onnx=a.onnx, threads=a.threads, concurrency=a.concurrency, queue=a.queue,
                     timeout=a.timeout, max_bytes=int(a.max_mb * 1e6), max_pixels=MAX_PIXELS, uploads=a.uploads,

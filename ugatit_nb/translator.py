@@ -131,7 +131,7 @@ def demo(argv: list[str] | None = None) -> None:
     print(f'wrote {a.out}: {Path(image).name}, {LABELS[a.direction]} ({out["framing"]}; {out["eta"]})\n'
           f'panels: photo | crop | translation | attention; model: {tr.name}')
 
-# %% ../nbs/12c_translator.ipynb #67112428
+# %% ../nbs/12c_translator.ipynb #e9353171
 class RemoteTranslator:
     "A `Translator` held by another process (`ugatit_nb_serve --uds SOCKET`): the page's kernels share one model."
     def __init__(self, uds: str | Path,  # the Unix socket `ugatit_nb_serve --uds` listens on
