@@ -17,7 +17,8 @@ import numpy as np
 def synthetic_checkpoint(folder: Path) -> tuple[Path, int]:
     "The full-size checkpoint (written unless already there) and the bytes of its network tensors."
     from ugatit_nb.config import UGATITConfig
-    from ugatit_nb.tf_release import tf_variables, write_tf_checkpoint
+    from ugatit_nb.tf_format import write_tf_checkpoint
+    from ugatit_nb.tf_release import tf_variables
     names = tf_variables(UGATITConfig(networks='tf-2019-08-14'))          # ch 64, 4 blocks, 256 px, full
     prefix = folder / 'UGATIT.model-1000000'
     kept = sum(int(np.prod(s)) * 4 for s in names.values())

@@ -14,7 +14,8 @@ from PIL import Image
 from ugatit_nb.checkpoint import CheckpointError
 from ugatit_nb.image import BadImage, rgb_from_bytes
 from ugatit_nb.inference import load
-from ugatit_nb.tf_release import TFCheckpoint, tf_config
+from ugatit_nb.tf_format import TFCheckpoint
+from ugatit_nb.tf_release import tf_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / 'tests' / 'data' / 'tf_release' / 'aug14_light_ch4_128'

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import ugatit_nb
-from ugatit_nb.tf_release import (TFCheckpoint, compare_with_reference, convert_tf, within_tolerance, write_tf_checkpoint)
+from ugatit_nb.tf_format import TFCheckpoint, write_tf_checkpoint
+from ugatit_nb.tf_release import compare_with_reference, convert_tf, within_tolerance
 
 FIXTURES = Path(__file__).parent / 'data' / 'tf_release'
 CASES = ['head_full_ch4_128', 'aug14_light_ch4_128']
@@ -146,3 +147,9 @@ def test_a_light_checkpoint_needs_its_image_size_and_an_unpacked_archive_is_foun
     shutil.copytree(FIXTURES / 'head_full_ch4_128', tmp_path / 'ckpt' / 'other')
     r = cli(tmp_path / 'ckpt', '--out', tmp_path / 'm2.pt')
     assert r.returncode == 1 and 'checkpoints in several folders' in r.stderr
+
+
+def test_the_tf_format_module_needs_no_torch():
+    r = subprocess.run([sys.executable, '-c', "import sys, ugatit_nb.tf_format; print('torch' in sys.modules)"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == 'False', (r.stdout, r.stderr)

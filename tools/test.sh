@@ -16,7 +16,7 @@ if [ "$before" != "$(snapshot)" ]; then
   exit 1
 fi
 python tools/make_readme.py --check
-python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 18 MB
+python tools/check_notebooks.py                 # every notebook shows a picture without being run; nbs/ < 19 MB
 python tools/import_graph.py --check --order    # no import circle; the page, widgets, export, evaluation never load the trainer;
                                                 # no module imports a later notebook's module when it is imported
 python -m pyflakes ugatit_nb/                   # no unused import, no undefined name (nothing printed)

@@ -11,14 +11,14 @@ import torch.nn as nn
 from .generator import Generator
 from .discriminator import Discriminator
 
+from .shell import CheckpointError   # one line for the user, as every file error (00c_shell)
 RELEASE_NAMES = ('genA2B', 'genB2A', 'disGA', 'disGB', 'disLA', 'disLB')   # the six entries of a release checkpoint
 
-class CheckpointError(ValueError):
-    "A checkpoint that cannot be used here; the message names the file and the problem (07a_checkpoint raises it too)."
+
 
 # %% auto #0
-__all__ = ['RELEASE_NAMES', 'CheckpointError', 'generator_key_map', 'discriminator_key_map', 'generator_config',
-           'discriminator_config', 'load_official', 'to_official']
+__all__ = ['RELEASE_NAMES', 'generator_key_map', 'discriminator_key_map', 'generator_config', 'discriminator_config',
+           'load_official', 'to_official']
 
 # %% ../nbs/05_official.ipynb #42abd1bc
 def generator_key_map(n_res: int) -> dict[str, str]:
