@@ -81,3 +81,19 @@ def test_a_compared_method_is_loaded_served_and_refused_by_the_u_gat_it_widgets(
     assert out['translation'].size == (64, 64) and 'MUNIT has no attention map' in out['eta']
     with pytest.raises(ValueError, match="AttentionInspector shows U-GAT-IT's CAM and AdaLIN; this is a MUNIT model"):
         AttentionInspector(model)
+
+
+def test_a_compared_method_takes_its_weights_from_the_config_or_refuses_them():
+    torch.manual_seed(0)
+    a, b = torch.rand(1, 3, 64, 64) * 2 - 1, torch.rand(1, 3, 64, 64) * 2 - 1
+    cfg = tiny_config(model='cyclegan', ch=4, n_res=1, device='cpu')
+    assert (cfg.cycle_weight, cfg.identity_weight, cfg.cam_weight) == (10., 5., 0.)     # CycleGAN's own λ
+    plain = trainer_for(cfg).train_step(a, b)
+    heavier = trainer_for(replace(cfg, cycle_weight=20.)).train_step(a, b)
+    assert heavier['g/cycle_a'] == plain['g/cycle_a']                                    # the same networks and step
+    extra = heavier['g/total'] - plain['g/total']
+    assert abs(extra - 10 * (plain['g/cycle_a'] + plain['g/cycle_b'])) < 1e-4 * max(1, abs(extra))   # λ₂ moved the loss
+    with pytest.raises(ValueError, match='MUNIT has no cycle term: cycle_weight must be 0 for it, got 5.0'):
+        trainer_for(tiny_config(model='munit', cycle_weight=5., device='cpu'))
+    with pytest.raises(ValueError, match='CycleGAN has no cam term'):
+        trainer_for(replace(cfg, cam_weight=10.))
