@@ -45,7 +45,7 @@ def test_saving_onto_a_fifo_is_refused_and_leaves_it(fifo):
 def test_every_command_refuses_a_device_or_fifo_as_output_before_the_work(fifo, tmp_path):
     one_line(cli('ugatit_nb.tf_release', 'convert_cli', TF, '--out', fifo, '--img_size', '128'), str(fifo), 'not a regular file')
     one_line(cli('ugatit_nb.evaluate', 'eval_cli', 'faces2anime', '--json', fifo), 'not a regular file')
-    one_line(cli('ugatit_nb.inference', 'demo', '--out', fifo), 'not a regular file')
+    one_line(cli('ugatit_nb.translator', 'demo', '--out', fifo), 'not a regular file')
     one_line(cli('ugatit_nb.export', 'export_cli', 'faces2anime', '--onnx', fifo), 'not a regular file')
     if os.path.exists('/dev/full'):                          # a device node: still one after the refusal
         one_line(cli('ugatit_nb.tf_release', 'convert_cli', TF, '--out', '/dev/full', '--img_size', '128'), 'not a regular file')
@@ -65,7 +65,7 @@ def test_img_size_is_bounded_where_it_is_parsed_and_where_it_is_loaded(tmp_path)
     torch.save(state, tmp_path / 'huge.pt')
     with pytest.raises(CheckpointError, match='img_size must be a multiple of 4 from 8 to 1024, got 65536'):
         load(tmp_path / 'huge.pt')
-    one_line(cli('ugatit_nb.inference', 'demo', '--checkpoint', tmp_path / 'huge.pt', '--out', tmp_path / 'x.png'), 'got 65536')
+    one_line(cli('ugatit_nb.translator', 'demo', '--checkpoint', tmp_path / 'huge.pt', '--out', tmp_path / 'x.png'), 'got 65536')
 
 
 @pytest.mark.slow
@@ -77,7 +77,7 @@ def test_a_compared_method_exports_and_draws_without_a_heatmap(tmp_path):
     from ugatit_nb.export import OnnxTranslator
     y, heat = OnnxTranslator(tmp_path / 'c.onnx')(torch.zeros(1, 3, 64, 64).numpy())
     assert y.shape == (1, 3, 64, 64) and heat is None
-    r = cli('ugatit_nb.inference', 'demo', '--checkpoint', ck, '--out', tmp_path / 'demo')
+    r = cli('ugatit_nb.translator', 'demo', '--checkpoint', ck, '--out', tmp_path / 'demo')
     assert r.returncode == 0 and f'wrote {tmp_path / "demo"}' in r.stdout, r.stderr
     assert (tmp_path / 'demo').read_bytes()[:4] == b'\x89PNG'      # the file it names, a PNG
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 pytestmark = pytest.mark.slow   # each check starts a console script as a process
 
-HOME = {'eval_cli': 'ugatit_nb.evaluate', 'demo': 'ugatit_nb.inference', 'train_cli': 'ugatit_nb.cli'}   # console scripts
+HOME = {'eval_cli': 'ugatit_nb.evaluate', 'demo': 'ugatit_nb.translator', 'train_cli': 'ugatit_nb.cli'}   # console scripts
 
 
 def run(*args, module=None, func='eval_cli'):

@@ -74,6 +74,7 @@ def test_the_page_guards_itself(page):
         kernel = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html).group(1)
         websocket.create_connection(f'ws://127.0.0.1:{port}/api/kernels/{kernel}/channels',
                                     subprotocols=['v1.kernel.websocket.jupyter.org'], timeout=20).close()
+        time.sleep(0.5)                                                    # the visitor closes the tab, then comes back
     deadline = time.time() + 20
     while kernels(server.pid) and time.time() < deadline: time.sleep(0.5)
     assert kernels(server.pid) == 0

@@ -131,10 +131,12 @@ class CappedKernelManager(AsyncMappingKernelManager):
     disconnect_grace = Integer(3, config=True, help='seconds a kernel waits for its page to reconnect before it is stopped')
     starting = 0                                             # starts in flight
     started = Set()                                          # ids of the kernels whose start completed
+    leaving = Set()                                          # kernels whose page closed: stopping, their places free
 
     def full(self) -> bool:
         self.started &= set(self.list_kernel_ids())          # kernels culled or closed since are gone
-        return len(self.started) + self.starting >= self.max_kernels
+        self.leaving &= self.started
+        return len(self.started - self.leaving) + self.starting >= self.max_kernels
 
     async def start_kernel(self, *args, **kwargs):
         # one event loop: this check and the increment cannot interleave with another request's; a kernel registers
@@ -152,7 +154,12 @@ class CappedKernelManager(AsyncMappingKernelManager):
         # the page's websocket closed (the tab closed or reloaded): free its slot now, not after the idle cull
         super().notify_disconnect(kernel_id)
         if self._kernel_connections.get(kernel_id) == 0:
+            self.leaving.add(kernel_id)                      # its place is free at once; the process goes shortly
             IOLoop.current().call_later(self.disconnect_grace, lambda: IOLoop.current().spawn_callback(self._left, kernel_id))
+
+    def notify_connect(self, kernel_id):
+        super().notify_connect(kernel_id)
+        self.leaving.discard(kernel_id)                      # its page came back (a dropped connection, not a closed tab)
 
     async def _left(self, kernel_id):
         if kernel_id in self and self._kernel_connections.get(kernel_id) == 0:   # it did not come back
@@ -166,8 +173,8 @@ class CappedKernelManager(AsyncMappingKernelManager):
 
 BUSY_PAGE = ('<!doctype html><html><head><meta charset="utf-8"><title>Selfie 2 Waifu: busy</title></head>'
              '<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto"><h1>Selfie 2 Waifu is busy</h1>'
-             '<p>The page has {n} visitors already, each with their own translator. A place frees as soon as one of them '
-             'closes the page: try again in a minute.</p></body></html>')
+             '<p>The page has {n} visitors already. A place frees as soon as one of them closes the page: '
+             'try again in a minute.</p></body></html>')
 
 def _hardened_voila(max_kernels: int, cull_after: int):
     "Voilà with the page's guards: v1 websockets only, a cap on kernels, idle kernels culled, Host checked."
