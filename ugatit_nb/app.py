@@ -34,11 +34,15 @@ class Selfie2Waifu(W.VBox):
         self.upload = W.FileUpload(accept='image/*', multiple=False, description='photo')
         self.direction = W.ToggleButtons(options=[(LABELS[d], d) for d in self.translator.directions])
         self.centre = W.Checkbox(value=True, description='find and centre the face', indent=False)
+        if find_spec('cv2') is None:                             # no face search without OpenCV: say so, not a ticked box
+            self.centre.value, self.centre.disabled = False, True
+            self.centre.description = f'find and centre the face (needs OpenCV: {install_hint("faces")})'
+            self.centre.layout = W.Layout(width='auto')
         # the models this page was started with, and no other: a visitor cannot name a path on the server
         self.models = {self.translator.name: checkpoint} if checkpoint else {}
         self.models.setdefault('the shipped faces2anime model', None)
         self.source = W.Dropdown(options=list(self.models), value=list(self.models)[0], description='model',
-                                 layout=W.Layout(width='560px'))
+                                 layout=W.Layout(width='95%'))            # the model's whole name, not its first words
         self.model_info = W.HTML(self._model_text())
         self.result = W.Image(format='png', layout=W.Layout(min_height=f'{size}px', display='none'))   # no empty frame
         self.message = W.HTML('Upload a photo with one face, roughly frontal.')

@@ -47,7 +47,7 @@ def export_onnx(model,  # anything `ugatit_nb.load` takes: a model, a checkpoint
                           dynamic_axes=dynamic, opset_version=opset, dynamo=False)
     graph = onnx.load(str(out), load_external_data=False)  # a graph over 2 GB keeps its weights beside it, untouched
     meta = {'direction': direction, 'img_size': s, 'iteration': model.step, 'light': model.config.light, 'producer': 'ugatit_nb',
-            'model': model.config.model, 'heatmap': has_heat}
+            'model': model.config.model, 'heatmap': has_heat, 'networks': model.config.networks, 'dataset': model.config.dataset}
     for k, v in meta.items(): graph.metadata_props.add(key=k, value=json.dumps(v))
     onnx.save(graph, str(out))
     return out

@@ -37,6 +37,8 @@ def make_app(translator: Translator,  # the one model this server holds
     if '*' not in hosts: app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix='translate')
     state = {'outstanding': 0, 'served': 0, 'refused': 0, 'arriving': 0}
+    face_search = ('OpenCV: faces found and centred' if find_spec('cv2') else    # said in the JSON, not only a header
+                   f'OpenCV is not installed: every photo is centre-cropped ({install_hint("faces")})')
     lock = threading.Lock()
 
     def admit():
@@ -50,7 +52,8 @@ def make_app(translator: Translator,  # the one model this server holds
     @app.get('/health')
     def health():
         return {'model': translator.name, 'img_size': translator.img_size, 'directions': list(translator.directions),
-                'about': translator.about, 'slow': translator.slow, 'concurrency': concurrency, 'queue': queue, **state}
+                'about': translator.about, 'slow': translator.slow, 'face_search': face_search,
+                'concurrency': concurrency, 'queue': queue, **state}
 
     @app.post('/translate')
     async def translate(request: Request, direction: str = 'A2B', centre: bool = True, heatmap: bool = False,

@@ -39,7 +39,11 @@ class Translator:
             self.onnx = OnnxTranslator(onnx, threads)
             self.img_size, self.directions = self.onnx.img_size, (self.onnx.direction,)
             self.name = f'{Path(onnx).name} (ONNX, iteration {self.onnx.meta.get("iteration")})'
-            self.slow, self.about = self.onnx.img_size >= 256 and not self.onnx.meta.get('light', True), ''
+            self.slow = self.onnx.img_size >= 256 and not self.onnx.meta.get('light', True)
+            drawings = self.onnx.meta.get('dataset') == '' and self.onnx.meta.get('networks') == 'pytorch'
+            self.about = (f'An exported generator: {LABELS[self.onnx.direction]} only.'
+                          + (' It was trained on the embedded faces2anime drawings only: a real photo comes back as noise.'
+                             if drawings else ''))
             return
         import torch
         from ugatit_nb.inference import load
