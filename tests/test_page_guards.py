@@ -99,3 +99,27 @@ def test_a_taken_port_is_an_error_not_a_wrong_banner(tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and f'error: port {port} on 127.0.0.1 is not available' in r.stderr
     assert 'Selfie 2 Waifu: http' not in r.stdout
+
+
+def test_the_page_leaves_no_kernel_connection_files(tmp_path):
+    "Kernel connection files (their ports and keys) live in the page's own temporary folder and go when it stops."
+    from jupyter_core.paths import jupyter_runtime_dir
+    shared = Path(jupyter_runtime_dir())
+    before = set(shared.glob('kernel-*.json')) if shared.exists() else set()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, '-c', 'from ugatit_nb.app import app_cli; app_cli()', '--port', str(port),
+                               '--max_visitors', '1'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    try:
+        deadline = time.time() + 120
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(('127.0.0.1', port)) == 0: break
+            assert server.poll() is None and time.time() < deadline, 'the app did not start'
+            time.sleep(0.3)
+        status, html = get(f'http://127.0.0.1:{port}/')
+        assert status == 200 and kernels(server.pid) == 1                 # a visitor's kernel, with its connection file
+    finally:
+        os.killpg(server.pid, signal.SIGTERM); server.wait(timeout=30)
+    after = set(shared.glob('kernel-*.json')) if shared.exists() else set()
+    assert after == before, sorted(after - before)                         # none written where they would stay
