@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Per-iteration cost of a U-GAT-IT training step: ugatit_nb's step, its options, and the release's own step.
 
-release rebuild = the release's own training iteration, rebuilt in tests/release_reference.py.
+release rebuild = the release's own training iteration, rebuilt in ugatit_nb.release_rebuild (05a_release_rebuild).
 release-like = the same networks and losses computed the way the reference PyTorch release computes them: one
 network call per image batch, the discriminator step's fakes built with a graph through the generators, gradients for
 the discriminators' weights computed (and discarded) in the generator step, and AdaLIN/LIN computed as the paper writes
@@ -45,17 +45,17 @@ VARIANTS = {'ugatit_nb': {},                            # the presets' FAST_STEP
             'twice, D-step fakes in graph': dict(fuse_calls=False, share_translations=False, detach_d_fakes=False),
             'release-like': dict(fuse_calls=False, detach_d_fakes=False, freeze_d_in_g_step=False, fold_norms=False,
                                  share_translations=False),
-            'release rebuild': None}                     # tests/release_reference.py: the release's own code
+            'release rebuild': None}                     # ugatit_nb.release_rebuild (05a_release_rebuild): the release's own code
 GPU_ONLY = ('compiled', 'compiled, reduce-overhead', 'bf16, compiled', 'channels_last')
 CPU_DEFAULT = ('ugatit_nb', 'step in backward', 'fused Adam', 'bf16', 'one call per image', 'plain step (08_train)',
                'translate twice', 'release-like', 'release rebuild')
 
 
 def release_worker(size, iters, device):
-    "The release's training iteration, rebuilt in tests/release_reference.py (torch's spectral-norm hooks and all)."
+    "The release's training iteration, rebuilt in ugatit_nb.release_rebuild (05a_release_rebuild) (torch's spectral-norm hooks and all)."
     import os, torch
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests'))
-    from release_reference import release_networks, release_optimizers, release_train_step
+    from ugatit_nb.release_rebuild import release_networks, release_optimizers, release_train_step
     c = {**dict(n_res=4), **SIZES[size]}
     nets = {k: m.to(device) for k, m in release_networks(c['ch'], c['n_res'], c['img_size'], c['light']).items()}
     G, D = release_optimizers(nets)

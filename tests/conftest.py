@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))           # tests/release_reference.py
+sys.path.insert(0, str(Path(__file__).parent))           # tests/browser.py
 
 
 def pytest_configure(config):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from release_reference import Discriminator as ReleaseD, ResnetGenerator, release_networks
+from ugatit_nb.release_rebuild import Discriminator as ReleaseD, ResnetGenerator, release_networks
 from ugatit_nb.discriminator import Discriminator
 from ugatit_nb.generator import Generator
 from ugatit_nb.official import (RELEASE_NAMES, CheckpointError, discriminator_config, generator_config,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from release_reference import release_networks, release_optimizers, release_train_step
+from ugatit_nb.release_rebuild import release_networks, release_optimizers, release_train_step
 from ugatit_nb.official import to_official
 from ugatit_nb.callbacks import Checkpoints, LinearDecayLR
 from ugatit_nb.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint

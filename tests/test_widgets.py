@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from release_reference import release_networks
+from ugatit_nb.release_rebuild import release_networks
 from ugatit_nb.checkpoint import CheckpointError
 from ugatit_nb.train import UGATIT, UGATITConfig
 from ugatit_nb.widgets import AdaLINExplorer, AttentionInspector, VIEWS, as_model

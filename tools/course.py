@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
 # what a notebook reads besides itself, copied beside it into its release
-EXTRA = {'release_reference': ROOT / 'tests' / 'release_reference.py',      # the release's algorithm rebuilt (03, 04, 08)
-         'comparison/results.json': NBS / 'comparison', 'recipe/results.json': NBS / 'recipe',
+EXTRA = {'comparison/results.json': NBS / 'comparison', 'recipe/results.json': NBS / 'recipe',
          "Path('ablations')": NBS / 'ablations', 'recipe/': NBS / 'recipe', 'show_record_faces': NBS / 'comparison'}
 
 
