@@ -6,7 +6,7 @@
 __all__ = ['SN', 'adaILN', 'ILN', 'ResnetBlock', 'ResnetAdaILNBlock', 'ResnetGenerator', 'Discriminator', 'release_networks',
            'release_optimizers', 'release_train_step', 'load_in_order']
 
-# %% ../nbs/05a_release_rebuild.ipynb #db2d6c2e
+# %% ../nbs/05a_release_rebuild.ipynb #5b1f6089
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
