@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Check what a reader sees without running anything: every notebook in nbs/ but index stores at least one picture,
-and nbs/ stays small enough to browse (default 19 MB: 48 notebooks, most with pictures of faces, which compress poorly).
-`00c_shell` (the console scripts' argument checks) and `05a_release_rebuild` (the reference release's code, drawn where it is used) have nothing to draw. Executes nothing. Exit 1 with one line per problem."""
+and nbs/ stays small enough to browse (default 19 MB: 49 notebooks, most with pictures of faces, which compress poorly).
+Executes nothing. Exit 1 with one line per problem."""
 import json, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_MB = float(sys.argv[1]) if len(sys.argv) > 1 else 19.0
-NO_PICTURE = {'index', '00c_shell', '05a_release_rebuild'}   # the README's source; the scripts' checks; the reference code
+NO_PICTURE = {'index'}      # the README's source
 
 problems, total = [], 0
 for path in sorted((ROOT / 'nbs').glob('*.ipynb')):
