@@ -8,7 +8,7 @@ import torch
 from ugatit_nb.release_rebuild import Discriminator as ReleaseD, ResnetGenerator, release_networks
 from ugatit_nb.discriminator import Discriminator
 from ugatit_nb.generator import Generator
-from ugatit_nb.official import (RELEASE_NAMES, CheckpointError, discriminator_config, generator_config,
+from ugatit_nb.pytorch_release import (RELEASE_NAMES, CheckpointError, discriminator_config, generator_config,
                                 load_official, to_official)
 
 INVENTORY = Path(__file__).resolve().parent / 'data' / 'official-pytorch-state-dict.txt'   # the release's state-dict keys and shapes

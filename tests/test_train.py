@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ugatit_nb.release_rebuild import release_networks, release_optimizers, release_train_step
-from ugatit_nb.official import to_official
+from ugatit_nb.pytorch_release import to_official
 from ugatit_nb.callbacks import Checkpoints, LinearDecayLR
 from ugatit_nb.checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
 from ugatit_nb.methods import trainer_for

@@ -97,7 +97,7 @@ def test_uploads_good_and_bad(model):
 
 
 def test_the_widgets_open_on_the_shipped_model_and_an_untrained_one_is_one_argument_away():
-    from ugatit_nb.models import pretrained
+    from ugatit_nb.shipped import pretrained
     shipped = pretrained('faces2anime')
     ins = AttentionInspector(images=TEST_A)
     assert ins.model.step == shipped.step > 0

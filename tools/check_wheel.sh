@@ -25,7 +25,7 @@ ds = load_split(embedded_dataset(), 'testA', 64, train=False)
 assert len(ds) == 50 and ds[0].shape == (3, 64, 64)
 from ugatit_nb.judge import load_judge, judge_weights_path
 assert judge_weights_path().is_relative_to(Path(sys.argv[1]).resolve()) and load_judge()   # the judge ships
-from ugatit_nb.models import pretrained_dir
+from ugatit_nb.shipped import pretrained_dir
 assert pretrained_dir().is_relative_to(Path(sys.argv[1]).resolve())
 assert ugatit_nb.pretrained('faces2anime').step > 0                                       # so does the trained model
 from ugatit_nb.train import UGATIT

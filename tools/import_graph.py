@@ -10,7 +10,7 @@ import ast, re, subprocess, sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / 'ugatit_nb'
-USER_FACING = ['app', 'widgets', 'export', 'serve', 'inference', 'evaluate', 'models', 'image']
+USER_FACING = ['app', 'widgets', 'export', 'serve', 'inference', 'evaluate', 'shipped', 'image']
 
 
 def imports(path: Path) -> set[str]:

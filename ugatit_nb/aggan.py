@@ -55,7 +55,7 @@ class AGGAN(FakeHistory, Baseline):                      # CycleGAN's history of
         "A mask of `att` for `x`, with no gradient once the attention networks are frozen."
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.focused): return self.nets[att](x)
 
-    def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
+    def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Masks, blended translations and blended cycles, by name."
         n = self.nets
         blend = lambda x, gen, mask: mask * n[gen](x) + (1 - mask) * x

@@ -48,7 +48,7 @@ class Selfie2Waifu(W.VBox):
         self.message = W.HTML('Upload a photo with one face, roughly frontal.')
         self._last = None
         self.upload.observe(self._uploaded, 'value')
-        for w in (self.direction, self.centre): w.observe(lambda _: self._last and self.translate(*self._last), 'value')
+        for w in (self.direction, self.centre): w.observe(lambda _: self._last and self.translate_upload(*self._last), 'value')
         self.source.observe(self._load, 'value')
         picker = [] if onnx or len(self.models) == 1 else [self.source]
         super().__init__([W.HBox([self.upload, self.direction, self.centre]), *picker, self.model_info, self.result, self.message])
@@ -56,20 +56,20 @@ class Selfie2Waifu(W.VBox):
     def _uploaded(self, change):
         if not change['new']: return
         f = change['new'][0]
-        self.translate(bytes(f['content']), f['name'])
+        self.translate_upload(bytes(f['content']), f['name'])
 
     def _load(self, _=None):
         try: self.translator = _page_translator(self.models[self.source.value])
         except Exception as e:                                   # never a traceback in the page
             self.model_info.value = f'<span style="color:#b00">model not changed — {e}</span>'; return
         self.model_info.value = self._model_text()
-        if self._last: self.translate(*self._last)
+        if self._last: self.translate_upload(*self._last)
 
     def _model_text(self) -> str:
         t = self.translator
         return f'model: {t.name}' + (f'<br><small>{t.about}</small>' if t.about else '')
 
-    def translate(self, data: bytes, name: str) -> bool:
+    def translate_upload(self, data: bytes, name: str) -> bool:
         "Translate one uploaded file into the result row; a bad file becomes a message (and no stale result). True if translated."
         try:
             photo = rgb_from_bytes(data, name)      # too large, empty, not an image, damaged, a bomb: `BadImage`
@@ -102,7 +102,7 @@ class SelfieUpload(Selfie2Waifu):
 
     def process(self, data: bytes, name: str = 'upload') -> bool:
         "Translate the image in `data`; on any problem say so in the widget. Returns whether it worked."
-        return self.translate(data, name)
+        return self.translate_upload(data, name)
 
 # %% ../nbs/13_app.ipynb #60a49af8
 def page_notebook() -> Path:

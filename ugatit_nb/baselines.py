@@ -110,7 +110,7 @@ def bce(logit: torch.Tensor, target: float) -> torch.Tensor:
 
 # %% ../nbs/14_baselines.ipynb #44bdc7ac
 class Baseline(Trainer):
-    "A compared method in `Trainer`'s loop: its subclass (14a–14f) writes `translate`, `discriminator_step`, `generator_step`."
+    "A compared method in `Trainer`'s loop: its subclass (14a–14f) writes `generate`, `discriminator_step`, `generator_step`."
     def refuse(self, c: UGATITConfig):
         super().refuse(c)                                 # another method's config; a λ for a term it lacks
         if c.amp != 'off' or c.compile or c.channels_last or c.step_in_backward or c.adam != 'auto':

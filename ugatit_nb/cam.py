@@ -17,26 +17,35 @@ class CAM(nn.Module):
     def __init__(self,
                  channels: int,  # channels C of the features
                  spectral: bool = False,  # spectral norm on the classifiers (the discriminator)
-                 act: nn.Module | None = None):  # after the 1×1 conv; ReLU by default (LeakyReLU(0.2) in D)
+                 act: nn.Module | None = None,  # after the 1×1 conv; ReLU by default (LeakyReLU(0.2) in D)
+                 networks: str = 'pytorch'):  # 'pytorch': two classifiers; 'tf', 'tf-2019-08-14': the TF release's one (05c)
         super().__init__()
-        fc = (lambda: SNLinear(channels, 1, bias=False)) if spectral else (lambda: nn.Linear(channels, 1, bias=False))
-        self.spectral = spectral
-        self.gap_fc, self.gmp_fc = fc(), fc()
+        linear = SNLinear if spectral else nn.Linear
+        self.spectral, self.networks = spectral, networks
+        if networks == 'pytorch': self.gap_fc, self.gmp_fc = linear(channels, 1, bias=False), linear(channels, 1, bias=False)
+        else:                                                    # one classifier (kernel w, bias b) for GAP and GMP
+            self.fc = linear(channels, 1, bias=True)
+            # the 2019-08-14 code's generator takes its logits from a second layer (`CAM_logit/dense`)
+            self.logit_fc = nn.Linear(channels, 1, bias=True) if networks == 'tf-2019-08-14' and not spectral else None
         self.conv1x1 = nn.Conv2d(2 * channels, channels, 1, bias=True)
         self.act = act if act is not None else nn.ReLU(inplace=True)
 
     def _attention_weight(self, fc: nn.Linear) -> torch.Tensor:
-        # the release scales features by the raw weight: `weight_orig` under spectral norm (see above)
-        w = fc.weight_orig if self.spectral else fc.weight     # (1, C)
-        return w.view(1, -1, 1, 1)
+        # the PyTorch release scales features by the raw weight (`weight_orig` under spectral norm, see above); the TF
+        # release by w + b, with the raw kernel in the 2019-08-14 critics and W/σ(W) in later code
+        raw = self.spectral and self.networks != 'tf'
+        w = fc.weight_orig if raw else fc.weight                 # (1, C)
+        return (w if self.networks == 'pytorch' else w + fc.bias).view(1, -1, 1, 1)
 
     def forward(self, x: torch.Tensor, groups: int = 1):
         "x (B,C,H,W) → attended features (B,C,H,W), cam_logit (B,2), heatmap (B,1,H,W). `groups`: see `SNConv2d`."
         eta = (lambda fc, p: fc(p, groups)) if self.spectral else (lambda fc, p: fc(p))
-        gap_logit = eta(self.gap_fc, x.mean((2, 3)))             # (B, 1): η on global average pooling
-        gmp_logit = eta(self.gmp_fc, x.amax((2, 3)))             # (B, 1): η on global max pooling
-        a = torch.cat([x * self._attention_weight(self.gap_fc),  # a_s = w_s ∗ E_s, for each classifier
-                       x * self._attention_weight(self.gmp_fc)], 1)  # (B, 2C, H, W)
+        if self.networks == 'pytorch': (gap_eta, gmp_eta), (gap_w, gmp_w) = (self.gap_fc, self.gmp_fc), (self.gap_fc, self.gmp_fc)
+        else: gap_eta = gmp_eta = self.logit_fc or self.fc; gap_w = gmp_w = self.fc
+        gap_logit = eta(gap_eta, x.mean((2, 3)))                 # (B, 1): η on global average pooling
+        gmp_logit = eta(gmp_eta, x.amax((2, 3)))                 # (B, 1): η on global max pooling
+        a = torch.cat([x * self._attention_weight(gap_w),        # a_s = w_s ∗ E_s, for each classifier
+                       x * self._attention_weight(gmp_w)], 1)    # (B, 2C, H, W)
         a = self.act(self.conv1x1(a))                            # (B, C, H, W)
         heatmap = a.sum(1, keepdim=True)                         # (B, 1, H, W)
         return a, torch.cat([gap_logit, gmp_logit], 1), heatmap

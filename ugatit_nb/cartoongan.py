@@ -100,7 +100,7 @@ class CartoonGAN(Baseline):
     @property
     def initializing(self) -> bool: return self.step < self.init_share * self.config.iteration
 
-    def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
+    def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         return dict(fake_a2b=self.nets['gen_a2b'](real_a), fake_b2a=self.nets['gen_b2a'](real_b))
 
     def discriminator_step(self, real_a, real_b, t) -> dict[str, float]:

@@ -17,7 +17,7 @@ __all__ = ['CKPT_FORMAT', 'atomic_save', 'verify_checkpoint', 'read_checkpoint',
 # %% ../nbs/07a_checkpoint.ipynb #c09551b5
 CKPT_FORMAT = 'ugatit_nb.checkpoint/1'
 from .shell import CheckpointError
-from .official import RELEASE_NAMES   # the six entries of a release checkpoint (05_official)
+from .pytorch_release import RELEASE_NAMES   # the six entries of a release checkpoint (05_official)
 
 # %% ../nbs/07a_checkpoint.ipynb #720ad9b2
 def atomic_save(obj, path: str | Path) -> Path:

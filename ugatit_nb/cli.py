@@ -13,7 +13,7 @@ from .methods import METHODS
 from fastcore.docments import docments
 from .data import resolve_dataset
 from .generator import DECODER_NORMS
-from .inference import load, translate
+from .inference import load, translate_folder
 from .distributed import dist_env, finish_distributed
 from .train import UGATIT, NonFiniteLoss
 from .config import UGATITConfig, tiny_config, paper_config
@@ -42,7 +42,7 @@ def run(config: UGATITConfig, show: bool = False) -> UGATIT:
         say(f'testing {ckpt} (iteration {model.step})')
         for d, direction in (('A', 'A2B'), ('B', 'B2A')):
             dest = Path(config.result_dir) / root.name / 'test' / direction
-            out = translate(model, root / f'test{d}', dest, direction)
+            out = translate_folder(model, root / f'test{d}', dest, direction)
             say(f'wrote {len(out)} {direction} translations to {out[0].parent}')
         return model
     return trainer_for(config).bind_run().fit(show=show)   # resumes first with config.resume (08_train)

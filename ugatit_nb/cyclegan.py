@@ -38,7 +38,7 @@ class CycleGAN(FakeHistory, Baseline):            # the critics see a history of
     "CycleGAN's algorithm (G = gen_a2b, F = gen_b2a, D_X = disc_a, D_Y = disc_b); a `Trainer` (08_train)."
     critics = ('disc_a', 'disc_b')                # λ, 0.5·λ: the config's cycle_weight, identity_weight (10, 5: the paper's)
 
-    def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
+    def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Translations, cycles and identities of one iteration, by name."
         G, F = self.nets['gen_a2b'], self.nets['gen_b2a']
         fake_a2b, fake_b2a = G(real_a), F(real_b)                 # (B, 3, S, S)

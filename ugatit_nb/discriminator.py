@@ -9,14 +9,15 @@ import torch
 import torch.nn as nn
 from .cam import CAM
 from .norms import SNConv2d
+from .generator import tf_reflect_pad
 
 # %% auto #0
 __all__ = ['sn_conv_block', 'disc_feature_size', 'Discriminator']
 
 # %% ../nbs/04_discriminator.ipynb #3a3e96b5
-def sn_conv_block(in_ch: int, out_ch: int, stride: int) -> nn.Sequential:
-    "ReflectionPad 1 → spectral-norm Conv 4×4 (bias) → LeakyReLU(0.2)."
-    return nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(1)),
+def sn_conv_block(in_ch: int, out_ch: int, stride: int, tf: bool = False) -> nn.Sequential:
+    "ReflectionPad 1 (with `tf`: where TF puts it) → spectral-norm Conv 4×4 (bias) → LeakyReLU(0.2)."
+    return nn.Sequential(OrderedDict([('pad', tf_reflect_pad(4, stride) if tf else nn.ReflectionPad2d(1)),
                                       ('conv', SNConv2d(in_ch, out_ch, 4, stride, bias=True)),
                                       ('act', nn.LeakyReLU(0.2, inplace=True))]))
 
@@ -46,19 +47,21 @@ class Discriminator(nn.Module):
                  in_ch: int = 3,  # input image channels
                  ch: int = 64,  # channels of the first conv; doubled by each following one
                  n_layers: int = 7,  # depth: 7 for the global critic, 5 for the local one
-                 cam: bool = True):  # CAM attention and η_D; False is the paper's "w/o CAM" ablation (cam_logit None)
+                 cam: bool = True,  # CAM attention and η_D; False is the paper's "w/o CAM" ablation (cam_logit None)
+                 networks: str = 'pytorch'):  # 'pytorch', or 'tf' / 'tf-2019-08-14': the TF release's critic (05c)
         super().__init__()
         if n_layers < 3: raise ValueError(f'n_layers must be at least 3, got {n_layers}')
-        self.n_layers = n_layers
+        tf = networks != 'pytorch'                   # TF: its CAM, a biased classifier, stride-1 convs padded 1 / 2
+        self.n_layers, self.networks = n_layers, networks
         blocks = [('down1', sn_conv_block(in_ch, ch, 2))]
         for i in range(1, n_layers - 2):
             blocks.append((f'down{i + 1}', sn_conv_block(ch * 2 ** (i - 1), ch * 2 ** i, 2)))
         c = ch * 2 ** (n_layers - 2)                 # channels seen by CAM
-        blocks.append(('last', sn_conv_block(c // 2, c, 1)))
+        blocks.append(('last', sn_conv_block(c // 2, c, 1, tf)))
         self.encoder = nn.Sequential(OrderedDict(blocks))
-        self.cam = CAM(c, spectral=True, act=nn.LeakyReLU(0.2, inplace=True)) if cam else None
-        self.classifier = nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(1)),
-            ('conv', SNConv2d(c, 1, 4, 1, bias=False))]))
+        self.cam = CAM(c, spectral=True, act=nn.LeakyReLU(0.2, inplace=True), networks=networks) if cam else None
+        self.classifier = nn.Sequential(OrderedDict([('pad', tf_reflect_pad(4, 1) if tf else nn.ReflectionPad2d(1)),
+            ('conv', SNConv2d(c, 1, 4, 1, bias=tf))]))
 
     def forward(self, x: torch.Tensor, groups: int = 1):
         "x (B,3,H,W) → logit map (B,1,h,w), cam_logit (B,2) (None without CAM), heatmap (B,1,h+1,w+1)."

@@ -84,7 +84,7 @@ class DRIT(Baseline):
     # λ^domain_adv and λ_cc are the config's adv_weight and cycle_weight (1, 10); these are DRIT's own, the paper's values
     lambda_content_adv, lambda_recon, lambda_latent, lambda_kl = 1.0, 10.0, 10.0, 0.01
 
-    def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
+    def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, the two swaps of the cross-cycle, reconstructions and translations from random attributes, by name."
         n = self.nets
         enc_c = lambda x, d: content(x, n[f'enc_c_{d}'], n['enc_c_shared'])

@@ -58,7 +58,7 @@ class ReleaseOrder:
         return super().discriminator_step(real_a, real_b, t)
 
     def generator_step(self, real_a, real_b, t):
-        if not self.config.share_translations: t = self.translate(real_a, real_b)
+        if not self.config.share_translations: t = self.generate(real_a, real_b)
         return super().generator_step(real_a, real_b, t)
 
     def train_step(self, real_a, real_b):
@@ -131,9 +131,9 @@ class FastUGATIT(ReleaseOrder, UGATIT):
         finally:
             for n in nets: n.requires_grad_(True)
 
-    def translate(self, real_a, real_b):
+    def generate(self, real_a, real_b):
         with self.autocast():
-            if not self.config.fuse_calls: return super().translate(real_a, real_b)
+            if not self.config.fuse_calls: return super().generate(real_a, real_b)
             # every layer treats the samples of a batch separately, so batching the calls that share a generator is
             # the same math as separate calls: G_A→B on [real A, real B], G_B→A on [real B, real A, fake A→B]
             n = real_a.shape[0]
@@ -146,8 +146,8 @@ class FastUGATIT(ReleaseOrder, UGATIT):
             t['fake_b2a2b'] = self.gen_a2b(t['fake_b2a'])[0]                       # the cycle B→A→B
         return t
 
-    def judge(self, disc, real, fake):
-        if not self.config.fuse_calls: return super().judge(disc, real, fake)
+    def critic_logits(self, disc, real, fake):
+        if not self.config.fuse_calls: return super().critic_logits(disc, real, fake)
         logit, cam_logit, _ = disc(torch.cat([real, fake]), groups=2)     # one call, each half with its own σ (04)
         real_logit, fake_logit = logit.chunk(2)
         real_cam, fake_cam = cam_logit.chunk(2) if cam_logit is not None else (None, None)

@@ -11,24 +11,32 @@ from .norms import AdaLIN, LIN
 from .cam import CAM
 
 # %% auto #0
-__all__ = ['DECODER_NORMS', 'conv_norm_act', 'ResBlock', 'DecoderNorm', 'AdaLINResBlock', 'up_block', 'Generator']
+__all__ = ['DECODER_NORMS', 'tf_reflect_pad', 'conv_norm_act', 'ResBlock', 'DecoderNorm', 'AdaLINResBlock', 'up_block',
+           'Generator']
 
 # %% ../nbs/03_generator.ipynb #badf07da
+def tf_reflect_pad(kernel: int, stride: int = 1) -> nn.ReflectionPad2d:
+    "Reflect padding where the TF release puts it: k//2 (1 for an even k) on top/left, and k − s − that on bottom/right when k − s is odd."
+    pad = kernel // 2 if kernel % 2 else 1
+    lo, hi = (pad, pad) if (kernel - stride) % 2 == 0 else (pad, kernel - stride - pad)
+    return nn.ReflectionPad2d((lo, hi, lo, hi))
+
 def conv_norm_act(in_ch: int, out_ch: int, kernel: int, stride: int = 1,
-                  norm: nn.Module | None = None, act: nn.Module | None = None) -> nn.Sequential:
-    "ReflectionPad → Conv (no bias) → norm → activation, with `pad`, `conv`, `norm`, `act` names."
-    layers = [('pad', nn.ReflectionPad2d(kernel // 2)), ('conv', nn.Conv2d(in_ch, out_ch, kernel, stride, bias=False))]
+                  norm: nn.Module | None = None, act: nn.Module | None = None, tf: bool = False) -> nn.Sequential:
+    "ReflectionPad → Conv (no bias; with `tf` a bias and TF's padding) → norm → activation, named `pad`, `conv`, `norm`, `act`."
+    pad = tf_reflect_pad(kernel, stride) if tf else nn.ReflectionPad2d(kernel // 2)
+    layers = [('pad', pad), ('conv', nn.Conv2d(in_ch, out_ch, kernel, stride, bias=tf))]
     if norm is not None: layers.append(('norm', norm))
     if act is not None: layers.append(('act', act))
     return nn.Sequential(OrderedDict(layers))
 
 # %% ../nbs/03_generator.ipynb #aeeb3be5
 class ResBlock(nn.Module):
-    "Encoder residual block: x + IN(conv(ReLU(IN(conv(x)))))."
-    def __init__(self, ch: int):
+    "Encoder residual block: x + IN(conv(ReLU(IN(conv(x))))) (with `tf`: biases, and IN with its own γ, β)."
+    def __init__(self, ch: int, tf: bool = False):
         super().__init__()
-        self.conv1 = conv_norm_act(ch, ch, 3, norm=nn.InstanceNorm2d(ch), act=nn.ReLU(inplace=True))
-        self.conv2 = conv_norm_act(ch, ch, 3, norm=nn.InstanceNorm2d(ch))
+        self.conv1 = conv_norm_act(ch, ch, 3, norm=nn.InstanceNorm2d(ch, affine=tf), act=nn.ReLU(inplace=True), tf=tf)
+        self.conv2 = conv_norm_act(ch, ch, 3, norm=nn.InstanceNorm2d(ch, affine=tf), tf=tf)
 
     def forward(self, x):                            # (B, C, H, W) → (B, C, H, W)
         return x + self.conv2(self.conv1(x))
@@ -53,12 +61,14 @@ class DecoderNorm(nn.Module):
 
 class AdaLINResBlock(nn.Module):
     "Decoder residual block whose two norms are AdaLIN with the image's γ, β (or, for the ablations, another `DecoderNorm`)."
-    def __init__(self, ch: int, norm: str = 'adalin'):
+    def __init__(self, ch: int, norm: str = 'adalin',
+                 tf: bool = False, smoothing: bool = True):  # the TF release's AdaLIN: biased σ², ρ from 1, ρ − 0.1 with smoothing
         super().__init__()
-        make_norm = (lambda: AdaLIN(ch)) if norm == 'adalin' else (lambda: DecoderNorm(norm, ch))
-        self.conv1 = conv_norm_act(ch, ch, 3)
+        if tf: make_norm = lambda: AdaLIN(ch, rho_init=1.0, unbiased=False, rho_offset=0.1 if smoothing else 0.0)
+        else: make_norm = (lambda: AdaLIN(ch)) if norm == 'adalin' else (lambda: DecoderNorm(norm, ch))
+        self.conv1 = conv_norm_act(ch, ch, 3, tf=tf)
         self.norm1 = make_norm()
-        self.conv2 = conv_norm_act(ch, ch, 3)
+        self.conv2 = conv_norm_act(ch, ch, 3, tf=tf)
         self.norm2 = make_norm()
         self.act = nn.ReLU(inplace=True)
 
@@ -67,12 +77,12 @@ class AdaLINResBlock(nn.Module):
         return x + self.norm2(self.conv2(h), gamma, beta)
 
 # %% ../nbs/03_generator.ipynb #4354625c
-def up_block(in_ch: int, out_ch: int) -> nn.Sequential:
-    "Nearest ×2 up-sampling → ReflectionPad → Conv 3×3 → LIN → ReLU (no transposed conv: no checkerboard)."
+def up_block(in_ch: int, out_ch: int, tf: bool = False) -> nn.Sequential:
+    "Nearest ×2 up-sampling → ReflectionPad → Conv 3×3 → LIN → ReLU (no transposed conv: no checkerboard); `tf`: bias, biased σ²."
     return nn.Sequential(OrderedDict([('upsample', nn.Upsample(scale_factor=2, mode='nearest')),
                                       ('pad', nn.ReflectionPad2d(1)),
-                                      ('conv', nn.Conv2d(in_ch, out_ch, 3, bias=False)),
-                                      ('norm', LIN(out_ch)), ('act', nn.ReLU(inplace=True))]))
+                                      ('conv', nn.Conv2d(in_ch, out_ch, 3, bias=tf)),
+                                      ('norm', LIN(out_ch, unbiased=not tf)), ('act', nn.ReLU(inplace=True))]))
 
 # %% ../nbs/03_generator.ipynb #5f9f1d61
 class Generator(nn.Module):
@@ -85,29 +95,35 @@ class Generator(nn.Module):
                  img_size: int = 256,  # image side the full MLP is sized for (any size works when light)
                  light: bool = False,  # MLP on pooled features instead of the whole map
                  cam: bool = True,  # CAM attention; False is the paper's "w/o CAM" ablation (no η, cam_logit None)
-                 norm: str = 'adalin'):  # the decoder's norm: 'adalin' (the paper), or 'in', 'ln', 'adain', 'gn' (ablations)
+                 norm: str = 'adalin',  # the decoder's norm: 'adalin' (the paper), or 'in', 'ln', 'adain', 'gn' (ablations)
+                 networks: str = 'pytorch',  # 'pytorch' (the PyTorch release), 'tf' or 'tf-2019-08-14' (the TF release's, 05c)
+                 smoothing: bool = True):  # TF networks: AdaLIN mixes with clip(ρ − 0.1, 0, 1) (the released model's setting)
         super().__init__()
         if img_size % 4: raise ValueError(f'img_size must be a multiple of 4 (two ×2 down-samplings), got {img_size}')
         if norm not in DECODER_NORMS: raise ValueError(f'norm must be one of {", ".join(DECODER_NORMS)}, got {norm!r}')
+        tf = networks != 'pytorch'                   # the TF release: biases, affine encoder norms, its CAM and AdaLIN
+        if tf and (n_res != 4 or norm != 'adalin' or not cam):
+            raise ValueError(f"the TF release's generator has CAM, AdaLIN and a γ/β MLP ch·n_res wide (n_res=4); "
+                             f'got n_res={n_res}, norm={norm!r}, cam={cam}')
         c = 4 * ch                                   # bottleneck channels
-        self.img_size, self.light, self.adaptive = img_size, light, norm in ('adalin', 'adain')
-        IN = nn.InstanceNorm2d
+        self.img_size, self.light, self.adaptive, self.networks = img_size, light, norm in ('adalin', 'adain'), networks
+        IN = lambda n: nn.InstanceNorm2d(n, affine=tf)
         self.encoder = nn.Sequential(OrderedDict(
-            [('stem', conv_norm_act(in_ch, ch, 7, norm=IN(ch), act=nn.ReLU(inplace=True))),
-             ('down1', conv_norm_act(ch, 2 * ch, 3, 2, norm=IN(2 * ch), act=nn.ReLU(inplace=True))),
-             ('down2', conv_norm_act(2 * ch, c, 3, 2, norm=IN(c), act=nn.ReLU(inplace=True)))]
-            + [(f'res{i + 1}', ResBlock(c)) for i in range(n_res)]))
-        self.cam = CAM(c) if cam else None
+            [('stem', conv_norm_act(in_ch, ch, 7, norm=IN(ch), act=nn.ReLU(inplace=True), tf=tf)),
+             ('down1', conv_norm_act(ch, 2 * ch, 3, 2, norm=IN(2 * ch), act=nn.ReLU(inplace=True), tf=tf)),
+             ('down2', conv_norm_act(2 * ch, c, 3, 2, norm=IN(c), act=nn.ReLU(inplace=True), tf=tf))]
+            + [(f'res{i + 1}', ResBlock(c, tf)) for i in range(n_res)]))
+        self.cam = CAM(c, networks=networks) if cam else None
         if self.adaptive:                            # γ, β from the image: only adaptive norms read them
             mlp_in = c if light else c * (img_size // 4) ** 2
-            self.mlp = nn.Sequential(OrderedDict([('fc1', nn.Linear(mlp_in, c, bias=False)), ('act1', nn.ReLU(inplace=True)),
-                                                  ('fc2', nn.Linear(c, c, bias=False)), ('act2', nn.ReLU(inplace=True))]))
-            self.gamma = nn.Linear(c, c, bias=False)
-            self.beta = nn.Linear(c, c, bias=False)
-        self.ada_blocks = nn.ModuleList(AdaLINResBlock(c, norm) for _ in range(n_res))
-        self.up = nn.Sequential(OrderedDict([('up1', up_block(c, c // 2)), ('up2', up_block(c // 2, ch))]))
+            self.mlp = nn.Sequential(OrderedDict([('fc1', nn.Linear(mlp_in, c, bias=tf)), ('act1', nn.ReLU(inplace=True)),
+                                                  ('fc2', nn.Linear(c, c, bias=tf)), ('act2', nn.ReLU(inplace=True))]))
+            self.gamma = nn.Linear(c, c, bias=tf)
+            self.beta = nn.Linear(c, c, bias=tf)
+        self.ada_blocks = nn.ModuleList(AdaLINResBlock(c, norm, tf, smoothing) for _ in range(n_res))
+        self.up = nn.Sequential(OrderedDict([('up1', up_block(c, c // 2, tf)), ('up2', up_block(c // 2, ch, tf))]))
         self.to_rgb = nn.Sequential(OrderedDict([('pad', nn.ReflectionPad2d(3)),
-                                                 ('conv', nn.Conv2d(ch, out_ch, 7, bias=False)), ('act', nn.Tanh())]))
+                                                 ('conv', nn.Conv2d(ch, out_ch, 7, bias=tf)), ('act', nn.Tanh())]))
 
     def forward(self, x: torch.Tensor):
         "x (B,3,H,W) in [-1,1] → image (B,3,H,W), cam_logit (B,2) (None without CAM), heatmap (B,1,H/4,W/4)."

@@ -12,41 +12,17 @@ import torch.nn as nn
 import ugatit_nb
 from .config import ARCH_FIELDS, UGATITConfig, check_config
 from .methods import method
-from .generator import Generator
-from .discriminator import Discriminator
+from .networks import NET_NAMES   # U-GAT-IT's six networks, by name (05c)
 from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, read_checkpoint
-from . import official
+from . import pytorch_release
 from .data import BadImage, BadImageWarning, find_images, load_rgb, test_transform
 from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
-__all__ = ['NET_NAMES', 'PRETRAINED', 'build_generator', 'build_discriminator', 'ugatit_networks', 'build_networks', 'Model',
-           'pretrained_dir', 'config_from_dict', 'from_states', 'load', 'average_generators', 'translate']
+__all__ = ['PRETRAINED', 'build_networks', 'Model', 'pretrained_dir', 'config_from_dict', 'from_states', 'load',
+           'average_generators', 'translate_folder']
 
 # %% ../nbs/07e_inference.ipynb #eb51a713
-NET_NAMES = ('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b')
-
-def build_generator(c: UGATITConfig) -> nn.Module:
-    "One generator of config `c` (the TF release's networks come from `07f_tf_release`)."
-    if c.networks != 'pytorch':
-        from ugatit_nb.tf_release import tf_generator
-        return tf_generator(c)
-    return Generator(in_ch=c.img_ch, out_ch=c.img_ch, ch=c.ch, n_res=c.n_res, img_size=c.img_size, light=c.light,
-                     cam=c.cam_g, norm=c.decoder_norm)
-
-def build_discriminator(c: UGATITConfig, n_layers: int) -> nn.Module:
-    "One critic of config `c`, `n_layers` deep (`c.n_dis` global, `c.n_dis_local` local)."
-    if c.networks != 'pytorch':
-        from ugatit_nb.tf_release import tf_discriminator
-        return tf_discriminator(c, n_layers)
-    return Discriminator(in_ch=c.img_ch, ch=c.ch, n_layers=n_layers, cam=c.cam_d)
-
-def ugatit_networks(c: UGATITConfig) -> dict[str, nn.Module]:
-    "U-GAT-IT's six networks at config `c`, in our names (built in this order: the same seed gives the same weights)."
-    gen, disc = lambda: build_generator(c), lambda n: build_discriminator(c, n)
-    return dict(gen_a2b=gen(), gen_b2a=gen(), disc_global_a=disc(c.n_dis), disc_global_b=disc(c.n_dis),
-                disc_local_a=disc(c.n_dis_local), disc_local_b=disc(c.n_dis_local))
-
 def build_networks(c: UGATITConfig) -> dict[str, nn.Module]:
     "The networks config `c` describes, in our names: those of its method (`07_methods`), U-GAT-IT's six or a compared method's."
     return method(c).build_networks(c)
@@ -113,7 +89,7 @@ class Model:
     def load_official(self, src) -> Model:
         "Load a reference-release checkpoint (path or dict) into the six networks."
         if not (m := method(self.config)).release_format: raise ValueError(f'a reference-release checkpoint holds U-GAT-IT, not {m.title}')
-        states = official.load_official(src)
+        states = pytorch_release.load_official(src)
         for n, r in zip(NET_NAMES, RELEASE_NAMES):
             try: self.nets[n].load_state_dict(states[r])
             except RuntimeError as e:
@@ -124,7 +100,7 @@ class Model:
     def to_official(self) -> dict:
         "The six networks as a reference-release checkpoint dict, ready for `torch.save`."
         if not (m := method(self.config)).release_format: raise ValueError(f'the reference release has no format for {m.title}')
-        return official.to_official({r: self.nets[n].state_dict() for n, r in zip(NET_NAMES, RELEASE_NAMES)})
+        return pytorch_release.to_official({r: self.nets[n].state_dict() for n, r in zip(NET_NAMES, RELEASE_NAMES)})
 
 # %% ../nbs/07e_inference.ipynb #5895c167
 PRETRAINED = {'faces2anime': 'light U-GAT-IT, 64 px, 16 channels, trained on the embedded faces2anime dataset (selfie ↔ anime face)'}
@@ -193,9 +169,9 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise CheckpointError(f'{path}: its iteration count ("step") is {step!r}, not a whole number of 0 or more')
         return from_states(config, state['nets'], str(path), step).to(device)
-    states = official.load_official(state if isinstance(state, dict) else path)   # the PyTorch release's six state dicts
-    g = official.generator_config(state['genA2B'], str(path))
-    d = official.discriminator_config(state['disGA'], str(path))
+    states = pytorch_release.load_official(state if isinstance(state, dict) else path)   # the PyTorch release's six state dicts
+    g = pytorch_release.generator_config(state['genA2B'], str(path))
+    d = pytorch_release.discriminator_config(state['disGA'], str(path))
     config = UGATITConfig(light=g['light'], ch=g['ch'], n_res=g['n_res'], img_size=g['img_size'], n_dis=d['n_layers'],
                           img_ch=g['in_ch'])
     ours = dict(zip(('gen_a2b', 'gen_b2a', 'disc_global_a', 'disc_global_b', 'disc_local_a', 'disc_local_b'), RELEASE_NAMES))
@@ -223,7 +199,7 @@ def average_generators(sources: list,  # checkpoints of one run (anything `load`
 
 # %% ../nbs/07e_inference.ipynb #2df204df
 @torch.no_grad()
-def translate(model,  # anything `ugatit_nb.load` takes: a `Model`, a trainer, a checkpoint
+def translate_folder(model,  # anything `ugatit_nb.load` takes: a `Model`, a trainer, a checkpoint
               src: str | Path,  # an image file or a folder of images
               dest: str | Path,  # folder for <name>_<direction>.png and <name>_<direction>_cam.png
               direction: str = 'A2B') -> list[Path]:  # 'A2B' uses `gen_a2b`, 'B2A' `gen_b2a`

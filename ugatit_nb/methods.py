@@ -80,7 +80,7 @@ def trainer_for(config) -> object:
 # %% ../nbs/07_methods.ipynb #4333ae21
 PAPER_METHOD = register(Method(
     'ugatit', 'U-GAT-IT', '08_train', dict(adv_weight=1., cycle_weight=10., identity_weight=10., cam_weight=1000.), 11.61,
-    networks='ugatit_nb.inference:ugatit_networks', trainer='ugatit_nb.train:UGATIT', fast_trainer='ugatit_nb.fast:FastUGATIT',
+    networks='ugatit_nb.networks:ugatit_networks', trainer='ugatit_nb.train:UGATIT', fast_trainer='ugatit_nb.fast:FastUGATIT',
     heat='CAM', inspectable=True, critic_cam=True, release_format=True)).key      # the paper's method: the config's default
 for key, title, notebook, weights, kid, heat in (
         # the λ the config carries: adv_weight (every method's adversarial sum), cycle_weight (its cycle or cross-cycle term),

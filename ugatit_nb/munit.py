@@ -76,7 +76,7 @@ class MUNIT(Baseline):
     critics = ('disc_a', 'disc_b')
     lambda_x, lambda_c, lambda_s = 10.0, 1.0, 1.0              # the paper's; its GAN weight is the config's adv_weight (1)
 
-    def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
+    def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, reconstructions, translations with styles from the prior, and their codes, by name."
         gen_a, gen_b = self.nets['gen_a'], self.nets['gen_b']
         c_a, s_a_own = gen_a.encode(real_a)                     # (B, 4ch, S/4, S/4), (B, 8)

@@ -67,12 +67,16 @@ class _MixNorm(nn.Module):
     "What LIN and AdaLIN share: the learned mix ρ, and γ ⊙ mix + β folded into one multiply-add unless `folded` is off."
     def __init__(self, num_features: int, eps: float, rho_init: float, unbiased: bool, folded: bool):
         super().__init__()
-        self.eps, self.unbiased, self.folded = eps, unbiased, folded
+        self.eps, self.unbiased, self.folded, self.rho_offset = eps, unbiased, folded, 0.0
         self.rho = nn.Parameter(torch.full((1, num_features, 1, 1), float(rho_init)))   # (1, C, 1, 1)
 
+    def mix(self) -> torch.Tensor:
+        "The ρ the mix uses: ρ itself, or clip(ρ − offset, 0, 1) (the TF release's AdaLIN with `smoothing`)."
+        return (self.rho - self.rho_offset).clamp(0, 1) if self.rho_offset else self.rho
+
     def _affine_mix(self, a, gamma, beta):          # gamma, beta: (B|1, C, 1, 1)
-        if not self.folded: return layer_instance_mix(a, self.rho, self.eps, self.unbiased) * gamma + beta
-        scale, shift = lin_scale_shift(a, self.rho, self.eps, self.unbiased)
+        if not self.folded: return layer_instance_mix(a, self.mix(), self.eps, self.unbiased) * gamma + beta
+        scale, shift = lin_scale_shift(a, self.mix(), self.eps, self.unbiased)
         return torch.addcmul(beta + gamma * shift, a, gamma * scale)   # a·(γs) + (β + γt)
 
 class AdaLIN(_MixNorm):
@@ -82,8 +86,10 @@ class AdaLIN(_MixNorm):
                  eps: float = 1e-5,  # variance epsilon
                  rho_init: float = 0.9,  # the PyTorch release starts at 0.9 (TensorFlow: 1.0)
                  unbiased: bool = True,  # variance estimator (PyTorch release: unbiased)
-                 folded: bool = True):  # one multiply-add (less memory and time) or the literal equation
+                 folded: bool = True,  # one multiply-add (less memory and time) or the literal equation
+                 rho_offset: float = 0.0):  # mix with clip(ρ − offset, 0, 1): the TF release's `smoothing` uses 0.1
         super().__init__(num_features, eps, rho_init, unbiased, folded)
+        self.rho_offset = rho_offset
 
     def forward(self, a: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         "Normalize `a` (B,C,H,W) and apply the per-sample `gamma`, `beta` (B,C)."

@@ -254,7 +254,7 @@ def release_train_step(nets, G_optim, D_optim, real_A, real_B, step, iteration, 
 def load_in_order(net, release_state):
     """Copy a release state dict into an `ugatit_nb` network by pairing entries in registration order (the release
     registers a discriminator's `model` last, so its entries are moved first). Leaf names and shapes must agree pair by
-    pair. This does not use `ugatit_nb.official`'s key maps, so a network can be checked before those exist."""
+    pair. This does not use `ugatit_nb.pytorch_release`'s key maps, so a network can be checked before those exist."""
     ours = net.state_dict()
     theirs = sorted(release_state, key=lambda k: not k.startswith('model.'))
     assert len(ours) == len(theirs), f'{len(ours)} entries against the release\'s {len(theirs)}'

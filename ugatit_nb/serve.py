@@ -56,7 +56,7 @@ def make_app(translator: Translator,  # the one model this server holds
                 'concurrency': concurrency, 'queue': queue, **state}
 
     @app.post('/translate')
-    async def translate(request: Request, direction: str = 'A2B', centre: bool = True, heatmap: bool = False,
+    async def post_translate(request: Request, direction: str = 'A2B', centre: bool = True, heatmap: bool = False,
                         details: bool = False):   # details: JSON with every panel the page shows (its shared translator)
         if direction not in translator.directions:
             raise HTTPException(422, f'direction must be one of {", ".join(translator.directions)}')

@@ -29,7 +29,7 @@ __all__ = ['RELEASE_NAME', 'Trainer', 'UGATIT', 'default_callbacks']
 RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, disc_global_a ↔ disGA, …
 
 class Trainer:
-    "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (translate → critic step → generator step), `fit` and resume."
+    "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (generate → critic step → generator step), `fit` and resume."
     critics: tuple = ()            # the networks the critics' Adam updates; every other one is the generator side's
     speed_options: tuple = ()      # the speed options of `UGATITConfig` it computes (08b_fast's `FastUGATIT`: all)
 
@@ -104,14 +104,14 @@ class Trainer:
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
         "One iteration: a discriminator step, then a generator step. Batches (B,3,S,S) in [-1, 1]."
         real_a, real_b = real_a.to(self.device), real_b.to(self.device)
-        t = self.translate(real_a, real_b)   # once: the D step changes no generator weight, so the G step can use them too
+        t = self.generate(real_a, real_b)   # once: the D step changes no generator weight, so the G step can use them too
         losses = self.discriminator_step(real_a, real_b, t)
         losses |= self.generator_step(real_a, real_b, t)
         self.step += 1
         return losses
 
 class UGATIT(Trainer):
-    "The paper's iteration as written: `translate`, `discriminator_step`, `generator_step` over the six networks."
+    "The paper's iteration as written: `generate`, `discriminator_step`, `generator_step` over the six networks."
     critics = NET_NAMES[2:]                            # disc_global_a, disc_global_b, disc_local_a, disc_local_b
 
     def __init__(self, config: UGATITConfig | None = None): super().__init__(config or UGATITConfig())
@@ -131,7 +131,7 @@ class UGATIT(Trainer):
         self.gens = [self.nets['gen_a2b'], self.nets['gen_b2a']]
         self.discs = [self.nets[n] for n in self.critics]
 
-    def translate(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
+    def generate(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
         "Every generator output of an iteration, by name: translations, identities and cycles, with η where a loss uses it."
         fake_a2b, cam_a2b, _ = self.gen_a2b(real_a)     # (B, 3, S, S), (B, 2): η should say "source domain" here
         fake_b2a, cam_b2a, _ = self.gen_b2a(real_b)
@@ -142,7 +142,7 @@ class UGATIT(Trainer):
         return dict(fake_a2b=fake_a2b, cam_a2b=cam_a2b, fake_b2a=fake_b2a, cam_b2a=cam_b2a, fake_a2a=fake_a2a,
                     cam_a2a=cam_a2a, fake_b2b=fake_b2b, cam_b2b=cam_b2b, fake_a2b2a=fake_a2b2a, fake_b2a2b=fake_b2a2b)
 
-    def judge(self, disc, real: torch.Tensor, fake: torch.Tensor):
+    def critic_logits(self, disc, real: torch.Tensor, fake: torch.Tensor):
         "A critic's logit map and η_D logit on real images, then on fakes (the release's order: it moves σ's power iteration)."
         real_logit, real_cam_logit, _ = disc(real)
         fake_logit, fake_cam_logit, _ = disc(fake)
@@ -155,7 +155,7 @@ class UGATIT(Trainer):
         adv = {}
         for dom, real, fake in (('a', real_a, fake_b2a), ('b', real_b, fake_a2b)):
             for scale in ('global', 'local'):
-                real_logit, real_cam_logit, fake_logit, fake_cam_logit = self.judge(getattr(self, f'disc_{scale}_{dom}'), real, fake)
+                real_logit, real_cam_logit, fake_logit, fake_cam_logit = self.critic_logits(getattr(self, f'disc_{scale}_{dom}'), real, fake)
                 adv[f'd/adv_{scale}_{dom}'] = adv_loss_d(real_logit, fake_logit)                     # on the logit map
                 if c.cam_d: adv[f'd/adv_cam_{scale}_{dom}'] = adv_loss_d(real_cam_logit, fake_cam_logit)   # on η_D
         L_lsgan = sum(adv.values())

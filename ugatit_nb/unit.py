@@ -51,7 +51,7 @@ class UNIT(Baseline):
     # the paper's λ₀…λ₄ divided by 10: λ₀ and λ₄ are the config's adv_weight and cycle_weight (1, 10), these its own
     lambda_1, lambda_2, lambda_3 = 0.01, 10.0, 0.01
 
-    def translate(self, real_a, real_b) -> dict[str, torch.Tensor]:
+    def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, reconstructions, translations and the cycle of one iteration, by name."
         n = self.nets
         enc = lambda x, s: encode(x, n[f'enc_{s}'], n['enc_shared'])
