@@ -11,7 +11,7 @@ from .losses import cycle_loss
 
 # %% auto #0
 __all__ = ['ATTR_DIM', 'AttributeEncoder', 'AttributeDecoder', 'ContentCritic', 'content_encoder', 'networks', 'content',
-           'generate', 'translator', 'kl_gaussian', 'DRIT']
+           'decode', 'translator', 'kl_gaussian', 'DRIT']
 
 # %% ../nbs/14d_drit.ipynb #d2a5cacd
 ATTR_DIM = 8                                            # the attribute code's size, the paper's
@@ -61,11 +61,11 @@ def networks(c) -> dict[str, nn.Module]:
                 disc_a=PatchCritic(c.ch), disc_b=PatchCritic(c.ch), disc_content=ContentCritic(c.ch))
 
 def content(x, enc, shared) -> torch.Tensor: return shared(enc(x))          # E^c(x): (B, 4ch, S/4, S/4)
-def generate(c, z, shared, dec) -> torch.Tensor: return dec(shared(c), z)   # G(c, z): (B, 3, S, S)
+def decode(c, z, shared, dec) -> torch.Tensor: return dec(shared(c), z)   # G(c, z): (B, 3, S, S)
 
 def _translate(x, enc, enc_shared, dec_shared, dec):
     z = prior_codes(len(x), ATTR_DIM, x.device)                 # an attribute of the target domain, from the prior
-    return generate(content(x, enc, enc_shared), z, dec_shared, dec), None, None
+    return decode(content(x, enc, enc_shared), z, dec_shared, dec), None, None
 
 def translator(nets: dict, direction: str) -> Translation:
     "G_t(E^c_s(x), z), z from the prior (fixed seed), as a `Translation`."
@@ -88,7 +88,7 @@ class DRIT(Baseline):
         "Codes, the two swaps of the cross-cycle, reconstructions and translations from random attributes, by name."
         n = self.nets
         enc_c = lambda x, d: content(x, n[f'enc_c_{d}'], n['enc_c_shared'])
-        gen = lambda c, z, d: generate(c, z, n['dec_shared'], n[f'dec_{d}'])
+        gen = lambda c, z, d: decode(c, z, n['dec_shared'], n[f'dec_{d}'])
         c_a, c_b = enc_c(real_a, 'a'), enc_c(real_b, 'b')
         (mu_a, logvar_a), (mu_b, logvar_b) = n['enc_attr_a'](real_a), n['enc_attr_b'](real_b)
         z_a = mu_a + (0.5 * logvar_a).exp() * torch.randn_like(mu_a)   # z = μ + σ ε

@@ -134,17 +134,24 @@ class FastUGATIT(ReleaseOrder, UGATIT):
     def generate(self, real_a, real_b):
         with self.autocast():
             if not self.config.fuse_calls: return super().generate(real_a, real_b)
-            # every layer treats the samples of a batch separately, so batching the calls that share a generator is
-            # the same math as separate calls: G_A→B on [real A, real B], G_B→A on [real B, real A, fake A→B]
-            n = real_a.shape[0]
-            part = lambda x, i: None if x is None else x[i * n:(i + 1) * n]   # the i-th batch (η is None without CAM)
-            out, eta, _ = self.gen_a2b(torch.cat([real_a, real_b]))                # (2B, 3, S, S), (2B, 2)
-            t = dict(fake_a2b=part(out, 0), cam_a2b=part(eta, 0), fake_b2b=part(out, 1), cam_b2b=part(eta, 1))
-            out, eta, _ = self.gen_b2a(torch.cat([real_b, real_a, t['fake_a2b']]))  # (3B, 3, S, S), (3B, 2)
-            t |= dict(fake_b2a=part(out, 0), cam_b2a=part(eta, 0), fake_a2a=part(out, 1), cam_a2a=part(eta, 1),
-                      fake_a2b2a=part(out, 2))                                     # translation, identity, cycle
-            t['fake_b2a2b'] = self.gen_a2b(t['fake_b2a'])[0]                       # the cycle B→A→B
-        return t
+            # every layer treats the samples of a batch separately, so the rows of `generator_calls` that share a
+            # generator and whose inputs are ready can be one call on their inputs side by side: the same math.
+            # U-GAT-IT's six become G_A→B on [real A, real B], G_B→A on [real B, real A, fake A→B], G_A→B on [fake B→A]
+            t, todo = {'real_a': real_a, 'real_b': real_b}, list(self.generator_calls)
+            while todo:
+                before = len(todo)
+                for gen in ('gen_a2b', 'gen_b2a'):
+                    ready = [row for row in todo if row[2] == gen and row[3] in t]
+                    if not ready: continue
+                    sizes = [t[src].shape[0] for _, _, _, src in ready]
+                    out, eta, _ = getattr(self, gen)(torch.cat([t[src] for _, _, _, src in ready]))   # (ΣB, 3, S, S)
+                    etas = eta.split(sizes) if eta is not None else [None] * len(ready)   # η is None without CAM
+                    for (name, eta_name, _, _), y, e in zip(ready, out.split(sizes), etas):
+                        t[name] = y
+                        if eta_name: t[eta_name] = e
+                    todo = [row for row in todo if row not in ready]
+                if len(todo) == before: raise ValueError(f'generator_calls: no row makes the input of {todo}')
+        return {k: v for k, v in t.items() if not k.startswith('real_')}
 
     def critic_logits(self, disc, real, fake):
         if not self.config.fuse_calls: return super().critic_logits(disc, real, fake)

@@ -113,6 +113,14 @@ class Trainer:
 class UGATIT(Trainer):
     "The paper's iteration as written: `generate`, `discriminator_step`, `generator_step` over the six networks."
     critics = NET_NAMES[2:]                            # disc_global_a, disc_global_b, disc_local_a, disc_local_b
+    # every generator call of an iteration: (output, its η, generator, input). A row may read an earlier row's output
+    # (the cycles); a new generator output is one more row, which 08b_fast's fused calls pick up as well
+    generator_calls = (('fake_a2b', 'cam_a2b', 'gen_a2b', 'real_a'),    # translations: η should say "source domain"
+                       ('fake_b2a', 'cam_b2a', 'gen_b2a', 'real_b'),
+                       ('fake_a2a', 'cam_a2a', 'gen_b2a', 'real_a'),    # identities: η should say "not source domain"
+                       ('fake_b2b', 'cam_b2b', 'gen_a2b', 'real_b'),
+                       ('fake_a2b2a', None, 'gen_b2a', 'fake_a2b'),     # cycles
+                       ('fake_b2a2b', None, 'gen_a2b', 'fake_b2a'))
 
     def __init__(self, config: UGATITConfig | None = None): super().__init__(config or UGATITConfig())
 
@@ -132,15 +140,12 @@ class UGATIT(Trainer):
         self.discs = [self.nets[n] for n in self.critics]
 
     def generate(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
-        "Every generator output of an iteration, by name: translations, identities and cycles, with η where a loss uses it."
-        fake_a2b, cam_a2b, _ = self.gen_a2b(real_a)     # (B, 3, S, S), (B, 2): η should say "source domain" here
-        fake_b2a, cam_b2a, _ = self.gen_b2a(real_b)
-        fake_a2a, cam_a2a, _ = self.gen_b2a(real_a)     # identities: η should say "not source domain" here
-        fake_b2b, cam_b2b, _ = self.gen_a2b(real_b)
-        fake_a2b2a, _, _ = self.gen_b2a(fake_a2b)       # cycles
-        fake_b2a2b, _, _ = self.gen_a2b(fake_b2a)
-        return dict(fake_a2b=fake_a2b, cam_a2b=cam_a2b, fake_b2a=fake_b2a, cam_b2a=cam_b2a, fake_a2a=fake_a2a,
-                    cam_a2a=cam_a2a, fake_b2b=fake_b2b, cam_b2b=cam_b2b, fake_a2b2a=fake_a2b2a, fake_b2a2b=fake_b2a2b)
+        "Every generator output of an iteration, by name (`generator_calls`): translations, identities and cycles, with η where a loss uses it."
+        t = {'real_a': real_a, 'real_b': real_b}
+        for out, eta, gen, src in self.generator_calls:
+            t[out], cam_logit, _ = getattr(self, gen)(t[src])   # (B, 3, S, S), (B, 2)
+            if eta: t[eta] = cam_logit
+        return {k: v for k, v in t.items() if not k.startswith('real_')}
 
     def critic_logits(self, disc, real: torch.Tensor, fake: torch.Tensor):
         "A critic's logit map and η_D logit on real images, then on fakes (the release's order: it moves σ's power iteration)."
