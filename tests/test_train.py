@@ -165,3 +165,21 @@ def test_resume_is_exact_with_adam_kernels_and_step_in_backward(tmp_path, option
     for n in straight.nets:
         for p, q in zip(straight.nets[n].parameters(), resumed.nets[n].parameters()):
             assert torch.equal(p, q), n
+
+
+def test_a_new_generator_output_is_one_row():
+    "A generator output added to `generator_calls` alone comes out of the plain step and of the fused one, equal."
+    extra = (('fake_a2b2b', 'cam_a2b2b', 'gen_a2b', 'fake_a2b'),)    # e.g. a loss on translating a translation again
+    plain = type('Plain', (UGATIT,), {'generator_calls': UGATIT.generator_calls + extra})
+    fused = type('Fused', (FastUGATIT,), {'generator_calls': UGATIT.generator_calls + extra})
+    cfg = UGATITConfig(light=True, img_size=96, ch=4, n_res=1, n_dis=6, device='cpu')
+    torch.manual_seed(0); a = plain(cfg)
+    torch.manual_seed(0); b = fused(replace(cfg, **FAST_STEP))
+    x, y = torch.rand(2, 3, 96, 96) * 2 - 1, torch.rand(2, 3, 96, 96) * 2 - 1
+    with torch.no_grad(): ta, tb = a.generate(x, y), b.generate(x, y)
+    assert set(ta) == set(tb) and {'fake_a2b2b', 'cam_a2b2b'} <= set(ta)
+    for k in ta: torch.testing.assert_close(tb[k], ta[k], rtol=1e-5, atol=1e-6, msg=k)
+    with torch.no_grad(): want = a.gen_a2b(ta['fake_a2b'])[0]
+    torch.testing.assert_close(ta['fake_a2b2b'], want)
+    broken = type('Broken', (FastUGATIT,), {'generator_calls': (('fake_x', None, 'gen_a2b', 'nothing'),)})
+    with pytest.raises(ValueError, match='no row makes the input'): broken(replace(cfg, **FAST_STEP)).generate(x, y)
