@@ -17,8 +17,8 @@ from .tf_format import TFCheckpoint
 from .config import MAX_IMG_SIZE, UGATITConfig, check_config, image_side
 
 # %% auto #0
-__all__ = ['TF_NETS', 'TOLERANCES', 'tf_generator_scopes', 'tf_discriminator_scopes', 'tf_config', 'convert_tf', 'tf_variables',
-           'compare_with_reference', 'within_tolerance', 'convert_cli']
+__all__ = ['TF_NETS', 'TOLERANCES', 'tf_generator_scopes', 'tf_discriminator_scopes', 'net_scopes', 'tf_leaf', 'tf_config',
+           'convert_tf', 'tf_variables', 'compare_with_reference', 'within_tolerance', 'convert_cli']
 
 # %% ../nbs/07f_tf_release.ipynb #8cd1beec
 TF_NETS = {'gen_a2b': 'generator_B', 'gen_b2a': 'generator_A', 'disc_global_a': 'discriminator_A/global',
@@ -46,6 +46,21 @@ def tf_discriminator_scopes(n_layers: int) -> dict[str, str]:
     m = {f'conv_{i}': f'encoder.down{i + 1}.conv' for i in range(n_layers - 2)}
     return m | {'conv_last': 'encoder.last.conv', 'CAM_logit': 'cam.fc', 'conv_1x1/conv2d': 'cam.conv1x1',
                 'D_logit': 'classifier.conv'}
+
+def net_scopes(name: str, c: UGATITConfig) -> dict[str, str]:
+    "TF scope → our module path, for our network `name` (a generator, or a global or local critic) of config `c`."
+    if name.startswith('gen'): return tf_generator_scopes(c.n_res)
+    return tf_discriminator_scopes(c.n_dis if 'global' in name else c.n_dis_local)
+
+def tf_leaf(mod: nn.Module, leaf: str) -> str:
+    "The TF release's name for our parameter or buffer `leaf` of `mod`: the one leaf-name table, read both ways."
+    norm = isinstance(mod, (nn.InstanceNorm2d, LIN))                      # TF's norms call their scale and shift γ, β
+    return {'weight': 'gamma' if norm else 'kernel', 'bias': 'beta' if norm else 'bias', 'weight_orig': 'kernel',
+            'weight_u': 'u', 'weight_v': 'u'}.get(leaf, leaf)             # ρ, and LIN's γ, β keep their names
+
+def _leaves(mod: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    "`mod`'s own parameters and buffers but `weight_v` (TF stores spectral norm's u only)."
+    return [(n, t) for n, t in [*mod.named_parameters(recurse=False), *mod.named_buffers(recurse=False)] if n != 'weight_v']
 
 # %% ../nbs/07f_tf_release.ipynb #bf9f20d7
 def tf_config(ck: TFCheckpoint, smoothing: bool | None = None, img_size: int | None = None) -> UGATITConfig:
@@ -91,21 +106,17 @@ _SKIP = ('/Adam', '/Adam_1')
 
 def _fill(ck: TFCheckpoint, name: str, net: nn.Module, config: UGATITConfig, dtype: torch.dtype) -> dict[str, torch.Tensor]:
     "Our state dict for network `name`, read from `ck`; a clear error for every mismatch."
-    scope = TF_NETS[name]
-    scopes = tf_generator_scopes(config.n_res) if name.startswith('gen') else tf_discriminator_scopes(
-        config.n_dis if 'global' in name else config.n_dis_local)
+    scope, scopes = TF_NETS[name], net_scopes(name, config)
     expected = net.state_dict()                                             # meta tensors: shapes only
     state, used = {}, set()
     for tf_scope, module in scopes.items():
         try: mod = net.get_submodule(module)
         except AttributeError: mod = None                                   # e.g. `cam.logit_fc` of later code
+        ours_of = {tf_leaf(mod, n): n for n, _ in _leaves(mod)} if mod is not None else {}   # TF leaf → ours
         for leaf in ('kernel', 'bias', 'gamma', 'beta', 'rho'):
             key = f'{scope}/{tf_scope}/{leaf}'
             if key not in ck: continue
-            ours = {'kernel': 'weight_orig' if isinstance(mod, (SNConv2d, SNLinear)) else 'weight',
-                    'gamma': 'gamma' if isinstance(mod, LIN) else 'weight',
-                    'beta': 'beta' if isinstance(mod, LIN) else 'bias'}.get(leaf, leaf)
-            target = f'{module}.{ours}'
+            target = f'{module}.{ours_of.get(leaf, leaf)}'
             if target not in expected:
                 raise CheckpointError(f'{ck.prefix}: variable {key!r} has no place in these networks '
                                       f'(a {config.networks} model): is this a U-GAT-IT checkpoint of the TF release?')
@@ -136,10 +147,7 @@ def _fill(ck: TFCheckpoint, name: str, net: nn.Module, config: UGATITConfig, dty
         back = {v: k for k, v in scopes.items()}
         def tf_name(k):                                                   # our key → the TF variable it comes from
             module, leaf = k.rsplit('.', 1)
-            norm = module.endswith('norm') or '.norm' in module
-            tf_leaf = {'weight': 'gamma' if norm else 'kernel', 'bias': 'beta' if norm else 'bias', 'weight_orig': 'kernel',
-                       'weight_u': 'u', 'weight_v': 'u'}.get(leaf, leaf)
-            return f'{scope}/{back.get(module, module)}/{tf_leaf}'
+            return f'{scope}/{back.get(module, module)}/{tf_leaf(net.get_submodule(module), leaf)}'
         names = [tf_name(k) for k in missing]
         raise CheckpointError(f'{ck.prefix}: missing variable(s) for {name}: {", ".join(names[:5])}'
                               + (f' and {len(names) - 5} more' if len(names) > 5 else ''))
@@ -198,20 +206,14 @@ def tf_variables(c: UGATITConfig) -> dict[str, tuple[int, ...]]:
     with torch.device('meta'): nets = ugatit_networks(c)
     out = {}
     for name, net in nets.items():
-        scopes = tf_generator_scopes(c.n_res) if name.startswith('gen') else tf_discriminator_scopes(
-            c.n_dis if 'global' in name else c.n_dis_local)
-        for tf_scope, module in scopes.items():
+        for tf_scope, module in net_scopes(name, c).items():
             try: mod = net.get_submodule(module)
             except AttributeError: continue                                 # `cam.logit_fc` of later code
-            for leaf, t in [*mod.named_parameters(recurse=False), *mod.named_buffers(recurse=False)]:
-                if leaf == 'weight_v': continue                             # TF stores u only
-                norm = isinstance(mod, (nn.InstanceNorm2d, LIN))
-                tf_leaf = {'weight': 'gamma' if norm else 'kernel', 'weight_orig': 'kernel', 'weight_u': 'u',
-                           'bias': 'beta' if norm else 'bias'}.get(leaf, leaf)
+            for leaf, t in _leaves(mod):
                 kernel = leaf in ('weight', 'weight_orig') and isinstance(mod, (nn.Conv2d, nn.Linear))
                 shape = ((*t.shape[2:], t.shape[1], t.shape[0]) if kernel and t.dim() == 4 else   # [kh, kw, in, out]
                          (t.shape[1], t.shape[0]) if kernel else (1, t.shape[0]) if leaf == 'weight_u' else (t.numel(),))
-                out[f'{TF_NETS[name]}/{tf_scope}/{tf_leaf}'] = shape
+                out[f'{TF_NETS[name]}/{tf_scope}/{tf_leaf(mod, leaf)}'] = shape
     return out
 
 # %% ../nbs/07f_tf_release.ipynb #305b0dd6
