@@ -97,3 +97,18 @@ def test_a_compared_method_takes_its_weights_from_the_config_or_refuses_them():
         trainer_for(tiny_config(model='munit', cycle_weight=5., device='cpu'))
     with pytest.raises(ValueError, match='CycleGAN has no cam term'):
         trainer_for(replace(cfg, cam_weight=10.))
+
+
+def test_each_method_updates_in_its_release_order():
+    "CycleGAN's release steps the generators, then the critics; the others (and U-GAT-IT) the critics first."
+    torch.manual_seed(0)
+    a, b = torch.rand(1, 3, 64, 64) * 2 - 1, torch.rand(1, 3, 64, 64) * 2 - 1
+    order = {}
+    for m in ('cyclegan', 'unit'):
+        t, seen = trainer_for(tiny_config(model=m, ch=4, n_res=1, device='cpu')), []
+        for name in ('opt_g', 'opt_d'):
+            opt = getattr(t, name)
+            opt.step = (lambda step, name: lambda *a, **k: (seen.append(name), step(*a, **k))[1])(opt.step, name)
+        t.train_step(a, b)
+        order[m] = seen
+    assert order == {'cyclegan': ['opt_g', 'opt_d'], 'unit': ['opt_d', 'opt_g']}

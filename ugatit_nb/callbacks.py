@@ -37,12 +37,12 @@ def lr_at(step: int,  # iteration, 1-based
     return config.lr - (step - half) * (config.lr / half)
 
 class LinearDecayLR(Callback):
-    "Sets both optimizers' learning rate for the coming iteration (`lr_at`)."
+    "Sets both optimizers' learning rate for the coming iteration (`lr_at`), times a group's `lr_scale` where it has one (DRIT's content critic)."
     every_process = True
     def before_step(self, t):
         lr = lr_at(t.step + 1, t.config)
         for opt in (t.opt_g, t.opt_d):
-            for group in opt.param_groups: group['lr'] = lr
+            for group in opt.param_groups: group['lr'] = lr * group.get('lr_scale', 1.0)
 
 # %% ../nbs/07b_callbacks.ipynb #779dc3ee
 def _replace_text(path: Path, text: str):

@@ -37,6 +37,7 @@ def translator(nets: dict, direction: str) -> Translation:
 class CycleGAN(FakeHistory, Baseline):            # the critics see a history of 50 fakes
     "CycleGAN's algorithm (G = gen_a2b, F = gen_b2a, D_X = disc_a, D_Y = disc_b); a `Trainer` (08_train)."
     critics = ('disc_a', 'disc_b')                # λ, 0.5·λ: the config's cycle_weight, identity_weight (10, 5: the paper's)
+    critics_first = False                         # the release updates the generators first, then the critics
 
     def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Translations, cycles and identities of one iteration, by name."

@@ -31,6 +31,7 @@ RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, d
 class Trainer:
     "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (generate → critic step → generator step), `fit` and resume."
     critics: tuple = ()            # the networks the critics' Adam updates; every other one is the generator side's
+    critics_first: bool = True     # the critics' step, then the generators' (the releases' order; CycleGAN's is the other)
     speed_options: tuple = ()      # the speed options of `UGATITConfig` it computes (08b_fast's `FastUGATIT`: all)
 
     def __init__(self, config: UGATITConfig):
@@ -102,11 +103,12 @@ class Trainer:
         return values
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, float]:
-        "One iteration: a discriminator step, then a generator step. Batches (B,3,S,S) in [-1, 1]."
+        "One iteration: a discriminator step, then a generator step (the other way round where `critics_first` is off). Batches (B,3,S,S) in [-1, 1]."
         real_a, real_b = real_a.to(self.device), real_b.to(self.device)
         t = self.generate(real_a, real_b)   # once: the D step changes no generator weight, so the G step can use them too
-        losses = self.discriminator_step(real_a, real_b, t)
-        losses |= self.generator_step(real_a, real_b, t)
+        steps = (self.discriminator_step, self.generator_step)
+        losses = {}
+        for update in steps if self.critics_first else steps[::-1]: losses |= update(real_a, real_b, t)
         self.step += 1
         return losses
 
