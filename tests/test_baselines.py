@@ -112,3 +112,22 @@ def test_each_method_updates_in_its_release_order():
         t.train_step(a, b)
         order[m] = seen
     assert order == {'cyclegan': ['opt_g', 'opt_d'], 'unit': ['opt_d', 'opt_g']}
+
+
+def test_drit_trains_its_content_critic_as_its_release():
+    "D^c: three updates per iteration at lr / 2.5 (kept by the schedule), gradients clipped at 5; the KL summed."
+    from ugatit_nb.drit import kl_gaussian
+    t = trainer_for(tiny_config(model='drit', ch=4, n_res=1, device='cpu'))
+    content = set(t.nets['disc_content'].parameters())
+    group = next(g for g in t.opt_d.param_groups if set(g['params']) == content)
+    LinearDecayLR().before_step(t)
+    assert abs(group['lr'] - t.opt_d.param_groups[0]['lr'] / 2.5) < 1e-12
+    steps, norms = [], []
+    t.opt_d.step = (lambda step: lambda *a, **k: (steps.append(1), step(*a, **k))[1])(t.opt_d.step)
+    clip = torch.nn.utils.clip_grad_norm_
+    torch.nn.utils.clip_grad_norm_ = lambda params, max_norm, **k: (norms.append(max_norm), clip(params, max_norm, **k))[1]
+    try: t.train_step(torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1)
+    finally: torch.nn.utils.clip_grad_norm_ = clip
+    assert len(steps) == 3 and norms == [5.0] * 3
+    mu, logvar = torch.randn(2, 8), torch.randn(2, 8)
+    assert torch.isclose(kl_gaussian(mu, logvar), 16 * -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).mean())

@@ -75,14 +75,29 @@ def translator(nets: dict, direction: str) -> Translation:
 
 # %% ../nbs/14d_drit.ipynb #c1cf3e57
 def kl_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    "KL(N(μ, σ²) ‖ N(0, I)), averaged over the code: −½ mean(1 + log σ² − μ² − σ²)."
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).mean()
+    "KL(N(μ, σ²) ‖ N(0, I)) of a batch of codes, summed as DRIT's release sums it: −½ Σ(1 + log σ² − μ² − σ²)."
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum()
 
 class DRIT(Baseline):
     "DRIT's algorithm (E^c_X = enc_c_a, E^a_X = enc_attr_a, G_X = dec_a, D_X = disc_a, D^c = disc_content …); a `Trainer` (08_train)."
     critics = ('disc_a', 'disc_b', 'disc_content')
     # λ^domain_adv and λ_cc are the config's adv_weight and cycle_weight (1, 10); these are DRIT's own, the paper's values
     lambda_content_adv, lambda_recon, lambda_latent, lambda_kl = 1.0, 10.0, 10.0, 0.01
+    # the release's content critic: 3 updates per generator step (`d_iter`), at lr / 2.5, gradient norm clipped at 5
+    content_steps, content_lr_scale, content_clip = 3, 1 / 2.5, 5.0
+
+    def make_optimizer(self, nets):
+        "Adam as every method's, with the content critic in a group of its own at lr / 2.5 (the schedule keeps the ratio)."
+        c, content = self.config, self.nets['disc_content']
+        groups = [{'params': [p for n in nets if n is not content for p in n.parameters()]}]
+        if any(n is content for n in nets):
+            groups.append({'params': list(content.parameters()), 'lr': c.lr * self.content_lr_scale, 'lr_scale': self.content_lr_scale})
+        return torch.optim.Adam(groups, lr=c.lr, betas=(0.5, 0.999), weight_decay=c.weight_decay)
+
+    def backward(self, opt, total):
+        opt.zero_grad(set_to_none=True); total.backward()
+        if opt is self.opt_d: nn.utils.clip_grad_norm_(self.nets['disc_content'].parameters(), self.content_clip)
+        opt.step()
 
     def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, the two swaps of the cross-cycle, reconstructions and translations from random attributes, by name."
@@ -105,14 +120,17 @@ class DRIT(Baseline):
                     z_rand_a_rec=n['enc_attr_a'](rand_a)[0], z_rand_b_rec=n['enc_attr_b'](rand_b)[0])
 
     def discriminator_step(self, real_a, real_b, t) -> dict[str, float]:
-        "Domain critics: real vs swapped and random-attribute images; content critic: A's content vs B's."
+        "Domain critics: real vs swapped and random-attribute images; content critic: A's content vs B's (3 updates, as the release)."
+        D_c, c_a, c_b = self.nets['disc_content'], t['c_a'].detach(), t['c_b'].detach()
+        for _ in range(self.content_steps - 1):         # the release's content-only updates (on this iteration's codes)
+            alone = {'d/adv_content': bce(D_c(c_a), 1.) + bce(D_c(c_b), 0.)}
+            self._update(self.opt_d, alone['d/adv_content'], alone, 'd')   # only D^c has gradients: only it moves
         adv = {}
         for d, real in (('a', real_a), ('b', real_b)):
             D = self.nets[f'disc_{d}']
             fakes = torch.cat([t[f'fake_{"b2a" if d == "a" else "a2b"}'], t[f'rand_{d}']]).detach()
             adv[f'd/adv_{d}'] = bce(D(real), 1.) + bce(D(fakes), 0.)
-        D_c = self.nets['disc_content']
-        adv['d/adv_content'] = bce(D_c(t['c_a'].detach()), 1.) + bce(D_c(t['c_b'].detach()), 0.)
+        adv['d/adv_content'] = bce(D_c(c_a), 1.) + bce(D_c(c_b), 0.)                   # and once with the others
         return self._update(self.opt_d, sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
