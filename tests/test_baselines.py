@@ -131,3 +131,34 @@ def test_drit_trains_its_content_critic_as_its_release():
     assert len(steps) == 3 and norms == [5.0] * 3
     mu, logvar = torch.randn(2, 8), torch.randn(2, 8)
     assert torch.isclose(kl_gaussian(mu, logvar), 16 * -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).mean())
+
+
+def test_each_method_starts_from_its_release_initialisation():
+    "CycleGAN, DRIT, AGGAN: N(0, 0.02) convolutions; UNIT, MUNIT: Kaiming generators, N(0, 0.02) critics."
+    def conv_std(net):
+        ws = [m.weight.flatten() for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.weight.shape[1] >= 16]
+        return torch.cat(ws).std().item()
+    torch.manual_seed(0)
+    for m, gen in (('cyclegan', 'gen_a2b'), ('drit', 'enc_c_a'), ('aggan', 'att_a')):
+        t = trainer_for(tiny_config(model=m, ch=16, device='cpu'))
+        assert abs(conv_std(t.nets[gen]) - 0.02) < 0.002 and abs(conv_std(t.nets['disc_a']) - 0.02) < 0.002, m
+    for m, gen in (('unit', 'enc_a'), ('munit', 'gen_a')):
+        t = trainer_for(tiny_config(model=m, ch=16, device='cpu'))
+        assert conv_std(t.nets[gen]) > 0.05 and abs(conv_std(t.nets['disc_a']) - 0.02) < 0.002, m   # Kaiming: √(2 / fan in)
+
+
+def test_aggan_second_stage_as_its_release():
+    "Two-stage attention; in the second stage the critics skip instance norm and the history thresholds stored masks."
+    t = trainer_for(tiny_config(model='aggan', ch=4, n_res=1, iteration=10, device='cpu'))
+    strided = [m for m in t.nets['att_a'].modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert len(strided) == 2
+    a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
+    t.train_step(a, b)
+    assert t.pool_a.state().shape[1:] == (4, 64, 64)                    # each fake with its mask
+    norms = []
+    for mod in t.nets['disc_a'].modules():
+        if isinstance(mod, torch.nn.InstanceNorm2d): mod.register_forward_hook(lambda *_: norms.append(1))
+    t.score('disc_a', a); first = len(norms)
+    t.step = 3                                                           # 30 % of 10: the second stage
+    t.score('disc_a', a)
+    assert first > 0 and len(norms) == first

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import Baseline, FakeHistory, PatchCritic, ResBlock, Translation, conv
+from .baselines import Baseline, FakeHistory, PatchCritic, ResBlock, Translation, conv, normal_init
 from .cyclegan import ResnetGenerator
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
@@ -18,8 +18,9 @@ class AttentionNet(nn.Module):
     "A_S: an image (B, 3, S, S) → a mask (B, 1, S, S) in [0, 1] of where to translate."
     def __init__(self, ch: int = 32):
         super().__init__()
-        self.model = nn.Sequential(conv(3, ch, 7), conv(ch, 2 * ch, 3, 2), ResBlock(2 * ch),
-                                   nn.Upsample(scale_factor=2, mode='nearest'), conv(2 * ch, ch, 3),
+        up = lambda i, o: (nn.Upsample(scale_factor=2, mode='nearest'), conv(i, o, 3))     # ×2, then a 3×3 conv
+        self.model = nn.Sequential(conv(3, ch, 7, 2), conv(ch, 2 * ch, 3, 2), ResBlock(2 * ch),  # two stages down: S/4
+                                   *up(2 * ch, 2 * ch), *up(2 * ch, ch),                          # two stages up: S
                                    conv(ch, 1, 7, norm='none', act='none'))
     def forward(self, x): return torch.sigmoid(self.model(x))
 
@@ -45,6 +46,17 @@ class AGGAN(FakeHistory, Baseline):                      # CycleGAN's history of
     critics = ('disc_a', 'disc_b')    # λ_cyc is the config's cycle_weight (10, the paper's)
     attention_share = 0.3             # the attention networks learn for the first 30 % of training (30 of 100 epochs)
     tau = 0.1                         # after that the critics see only where the mask exceeds τ
+    critics_first = False             # the release steps a generator, then its critic
+
+    def init_weights(self):           # the release's: N(0, 0.02) on every convolution, zero biases
+        for net in self.nets.values(): normal_init(net)
+
+    def score(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        "Critic `name`'s logits for `x`; in the second stage without its instance norms, as the release's critics."
+        D = self.nets[name]
+        if not self.focused: return D(x)
+        for layer in D.model: x = x if isinstance(layer, nn.InstanceNorm2d) else layer(x)
+        return x
 
     @property
     def focused(self) -> bool:
@@ -72,17 +84,18 @@ class AGGAN(FakeHistory, Baseline):                      # CycleGAN's history of
     def discriminator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Both critics: real images vs fakes from the history, through `seen`."
         with torch.no_grad(): mask_real_a, mask_real_b = self.nets['att_a'](real_a), self.nets['att_b'](real_b)
-        fake_a = self.pool_a(self.seen(t['fake_b2a'], t['mask_b']).detach())
-        fake_b = self.pool_b(self.seen(t['fake_a2b'], t['mask_a']).detach())
-        D_a, D_b = self.nets['disc_a'], self.nets['disc_b']
-        adv = {'d/adv_a': adv_loss_d(D_a(self.seen(real_a, mask_real_a)), D_a(fake_a)),
-               'd/adv_b': adv_loss_d(D_b(self.seen(real_b, mask_real_b)), D_b(fake_b))}
+        # the history keeps each fake with its mask (B, 4, S, S), and the critic thresholds the mask when it judges
+        old_a = self.pool_a(torch.cat([t['fake_b2a'], t['mask_b']], 1).detach())
+        old_b = self.pool_b(torch.cat([t['fake_a2b'], t['mask_a']], 1).detach())
+        fake_a, fake_b = self.seen(old_a[:, :3], old_a[:, 3:]), self.seen(old_b[:, :3], old_b[:, 3:])
+        adv = {'d/adv_a': adv_loss_d(self.score('disc_a', self.seen(real_a, mask_real_a)), self.score('disc_a', fake_a)),
+               'd/adv_b': adv_loss_d(self.score('disc_b', self.seen(real_b, mask_real_b)), self.score('disc_b', fake_b))}
         return self._update(self.opt_d, self.config.adv_weight * sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Generators and (first stage) attention networks: L_adv + λ_cyc L_cyc."
-        adv = {'g/adv_a': adv_loss_g(self.nets['disc_a'](self.seen(t['fake_b2a'], t['mask_b']))),
-               'g/adv_b': adv_loss_g(self.nets['disc_b'](self.seen(t['fake_a2b'], t['mask_a'])))}
+        adv = {'g/adv_a': adv_loss_g(self.score('disc_a', self.seen(t['fake_b2a'], t['mask_b']))),
+               'g/adv_b': adv_loss_g(self.score('disc_b', self.seen(t['fake_a2b'], t['mask_a'])))}
         cycle = {'g/cycle_a': cycle_loss(t['fake_a2b2a'], real_a), 'g/cycle_b': cycle_loss(t['fake_b2a2b'], real_b)}
         L_adv, L_cyc = sum(adv.values()), sum(cycle.values())
         total = self.config.adv_weight * L_adv + self.config.cycle_weight * L_cyc

@@ -13,7 +13,7 @@ from .train import Trainer
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'norm_layer', 'conv', 'up', 'ResBlock', 'PatchCritic', 'Translation', 'prior_codes', 'ImagePool',
-           'FakeHistory', 'bce', 'Baseline']
+           'FakeHistory', 'bce', 'normal_init', 'kaiming_init', 'Baseline']
 
 # %% ../nbs/14_baselines.ipynb #37d39262
 def norm_layer(kind: str,  # 'in' instance norm (no affine, as CycleGAN's), 'ln' layer norm (MUNIT's decoder), 'none'
@@ -109,8 +109,33 @@ def bce(logit: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logit, torch.full_like(logit, target))
 
 # %% ../nbs/14_baselines.ipynb #44bdc7ac
+@torch.no_grad()
+def normal_init(net: nn.Module, std: float = 0.02, linear: bool = True, zero_bias: bool = True) -> nn.Module:
+    "N(0, std) weights on the convolutions (and linear layers) inside `net`, zero biases: the releases' \"gaussian\" init."
+    kinds = (nn.Conv2d, nn.ConvTranspose2d) + ((nn.Linear,) if linear else ())
+    for m in net.modules():
+        if isinstance(m, kinds):
+            m.weight.normal_(0, std)
+            if zero_bias and m.bias is not None: m.bias.zero_()
+    return net
+
+@torch.no_grad()
+def kaiming_init(net: nn.Module) -> nn.Module:
+    "Kaiming-normal weights (fan in, for ReLU) on the convolutions and linear layers inside `net`, zero biases."
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=0, mode='fan_in')
+            if m.bias is not None: m.bias.zero_()
+    return net
+
 class Baseline(Trainer):
     "A compared method in `Trainer`'s loop: its subclass (14a–14f) writes `generate`, `discriminator_step`, `generator_step`."
+    def __init__(self, config: UGATITConfig):
+        super().__init__(config)
+        self.init_weights()                               # its release's initialisation, before any step
+
+    def init_weights(self):
+        "Each method's release initialises its networks its own way (14a–14f); PyTorch's defaults where it sets none."
     def refuse(self, c: UGATITConfig):
         super().refuse(c)                                 # another method's config; a λ for a term it lacks
         if c.amp != 'off' or c.compile or c.channels_last or c.step_in_backward or c.adam != 'auto':

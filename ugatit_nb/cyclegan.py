@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import Baseline, FakeHistory, PatchCritic, ResBlock, Translation, conv, up
+from .baselines import Baseline, FakeHistory, PatchCritic, ResBlock, Translation, conv, up, normal_init
 from .losses import adv_loss_d, adv_loss_g, cycle_loss, identity_loss
 
 # %% auto #0
@@ -38,6 +38,9 @@ class CycleGAN(FakeHistory, Baseline):            # the critics see a history of
     "CycleGAN's algorithm (G = gen_a2b, F = gen_b2a, D_X = disc_a, D_Y = disc_b); a `Trainer` (08_train)."
     critics = ('disc_a', 'disc_b')                # λ, 0.5·λ: the config's cycle_weight, identity_weight (10, 5: the paper's)
     critics_first = False                         # the release updates the generators first, then the critics
+
+    def init_weights(self):                       # the release's: N(0, 0.02) on every convolution, zero biases
+        for net in self.nets.values(): normal_init(net)
 
     def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Translations, cycles and identities of one iteration, by name."

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import Baseline, PatchCritic, ResBlock, Translation, bce, conv, prior_codes, up
+from .baselines import Baseline, PatchCritic, ResBlock, Translation, bce, conv, prior_codes, up, normal_init
 from .losses import cycle_loss
 
 # %% auto #0
@@ -85,6 +85,9 @@ class DRIT(Baseline):
     lambda_content_adv, lambda_recon, lambda_latent, lambda_kl = 1.0, 10.0, 10.0, 0.01
     # the release's content critic: 3 updates per generator step (`d_iter`), at lr / 2.5, gradient norm clipped at 5
     content_steps, content_lr_scale, content_clip = 3, 1 / 2.5, 5.0
+
+    def init_weights(self):                       # the release's: N(0, 0.02) on convolution weights only (biases as built)
+        for net in self.nets.values(): normal_init(net, linear=False, zero_bias=False)
 
     def make_optimizer(self, nets):
         "Adam as every method's, with the content critic in a group of its own at lr / 2.5 (the schedule keeps the ratio)."

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .baselines import Baseline, PatchCritic, ResBlock, Translation, conv, prior_codes, up
+from .baselines import Baseline, PatchCritic, ResBlock, Translation, conv, prior_codes, up, kaiming_init, normal_init
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
 # %% auto #0
@@ -75,6 +75,9 @@ class MUNIT(Baseline):
     "MUNIT's algorithm (E^c_1, E^s_1, G_1 in gen_a; D_1 = disc_a …); a `Trainer` (08_train)."
     critics = ('disc_a', 'disc_b')
     lambda_x, lambda_c, lambda_s = 10.0, 1.0, 1.0              # the paper's; its GAN weight is the config's adv_weight (1)
+
+    def init_weights(self):                       # the release's: Kaiming for the generators, N(0, 0.02) for the critics
+        for name, net in self.nets.items(): (normal_init if name in self.critics else kaiming_init)(net)
 
     def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, reconstructions, translations with styles from the prior, and their codes, by name."

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .baselines import Baseline, PatchCritic, ResBlock, Translation, conv, up
+from .baselines import Baseline, PatchCritic, ResBlock, Translation, conv, up, kaiming_init, normal_init
 from .losses import adv_loss_d, adv_loss_g, cycle_loss
 
 # %% auto #0
@@ -50,6 +50,9 @@ class UNIT(Baseline):
     critics = ('disc_a', 'disc_b')
     # the paper's λ₀…λ₄ divided by 10: λ₀ and λ₄ are the config's adv_weight and cycle_weight (1, 10), these its own
     lambda_1, lambda_2, lambda_3 = 0.01, 10.0, 0.01
+
+    def init_weights(self):                       # the release's: Kaiming for the auto-encoders, N(0, 0.02) for the critics
+        for name, net in self.nets.items(): (normal_init if name in self.critics else kaiming_init)(net)
 
     def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, reconstructions, translations and the cycle of one iteration, by name."
