@@ -162,3 +162,11 @@ def test_aggan_second_stage_as_its_release():
     t.step = 3                                                           # 30 % of 10: the second stage
     t.score('disc_a', a)
     assert first > 0 and len(norms) == first
+
+
+def test_munit_networks_as_its_release():
+    "The style encoder downsamples 4 times; the critics have no norm."
+    nets = trainer_for(tiny_config(model='munit', ch=4, n_res=1, device='cpu')).nets
+    strided = [m for m in nets['gen_a'].enc_style.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+    assert len(strided) == 4
+    assert not any(isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.GroupNorm)) for m in nets['disc_a'].modules())

@@ -38,6 +38,7 @@ class AdaINGen(nn.Module):
                                          *[ResBlock(4 * ch) for _ in range(n_res)])              # (B, 4ch, S/4, S/4)
         self.enc_style = nn.Sequential(conv(3, ch, 7, norm='none'), conv(ch, 2 * ch, 4, 2, norm='none'),
                                        conv(2 * ch, 4 * ch, 4, 2, norm='none'), conv(4 * ch, 4 * ch, 4, 2, norm='none'),
+                                       conv(4 * ch, 4 * ch, 4, 2, norm='none'),               # 4 stride-2 layers: S/16
                                        nn.AdaptiveAvgPool2d(1), nn.Conv2d(4 * ch, style_dim, 1))  # (B, 8, 1, 1)
         self.blocks = nn.ModuleList(AdaINResBlock(4 * ch) for _ in range(n_res))
         self.mlp = nn.Sequential(nn.Linear(style_dim, mlp_dim), nn.ReLU(True), nn.Linear(mlp_dim, mlp_dim), nn.ReLU(True),
@@ -59,7 +60,7 @@ class AdaINGen(nn.Module):
 def networks(c) -> dict[str, nn.Module]:
     "MUNIT's networks: an `AdaINGen` and a critic per domain."
     gen = lambda: AdaINGen(c.ch, c.n_res, STYLE_DIM, 4 * c.ch)
-    return dict(gen_a=gen(), gen_b=gen(), disc_a=PatchCritic(c.ch), disc_b=PatchCritic(c.ch))
+    return dict(gen_a=gen(), gen_b=gen(), disc_a=PatchCritic(c.ch, norm='none'), disc_b=PatchCritic(c.ch, norm='none'))   # the release's critics: no norm
 
 def _translate(x, source, target):
     content, _ = source.encode(x)                               # keep the content, draw the target's style
