@@ -126,9 +126,10 @@ def test_drit_trains_its_content_critic_as_its_release():
     t.opt_d.step = (lambda step: lambda *a, **k: (steps.append(1), step(*a, **k))[1])(t.opt_d.step)
     clip = torch.nn.utils.clip_grad_norm_
     torch.nn.utils.clip_grad_norm_ = lambda params, max_norm, **k: (norms.append(max_norm), clip(params, max_norm, **k))[1]
-    try: t.train_step(torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1)
+    try: losses = t.train_step(torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1)
     finally: torch.nn.utils.clip_grad_norm_ = clip
     assert len(steps) == 3 and norms == [5.0] * 3
+    assert {'g/l2_content_a', 'g/l2_content_b'} <= set(losses)                # the release's L2 on the content codes
     mu, logvar = torch.randn(2, 8), torch.randn(2, 8)
     assert torch.isclose(kl_gaussian(mu, logvar), 16 * -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).mean())
 

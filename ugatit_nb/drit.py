@@ -83,6 +83,7 @@ class DRIT(Baseline):
     critics = ('disc_a', 'disc_b', 'disc_content')
     # λ^domain_adv and λ_cc are the config's adv_weight and cycle_weight (1, 10); these are DRIT's own, the paper's values
     lambda_content_adv, lambda_recon, lambda_latent, lambda_kl = 1.0, 10.0, 10.0, 0.01
+    lambda_l2_content = 0.01          # the release's L2 on the content codes, which keeps them small
     # the release's content critic: 3 updates per generator step (`d_iter`), at lr / 2.5, gradient norm clipped at 5
     content_steps, content_lr_scale, content_clip = 3, 1 / 2.5, 5.0
 
@@ -105,7 +106,8 @@ class DRIT(Baseline):
     def generate(self, real_a, real_b) -> dict[str, torch.Tensor]:
         "Codes, the two swaps of the cross-cycle, reconstructions and translations from random attributes, by name."
         n = self.nets
-        enc_c = lambda x, d: content(x, n[f'enc_c_{d}'], n['enc_c_shared'])
+        # E^c in training ends with the release's Gaussian noise layer: c + N(0, I) (none when translating)
+        enc_c = lambda x, d: (lambda c: c + torch.randn_like(c))(content(x, n[f'enc_c_{d}'], n['enc_c_shared']))
         gen = lambda c, z, d: decode(c, z, n['dec_shared'], n[f'dec_{d}'])
         c_a, c_b = enc_c(real_a, 'a'), enc_c(real_b, 'b')
         (mu_a, logvar_a), (mu_b, logvar_b) = n['enc_attr_a'](real_a), n['enc_attr_b'](real_b)
@@ -146,8 +148,10 @@ class DRIT(Baseline):
         recon = {'g/recon_a': cycle_loss(t['rec_a'], real_a), 'g/recon_b': cycle_loss(t['rec_b'], real_b)}
         latent = {'g/latent_a': cycle_loss(t['z_rand_a_rec'], t['z_rand_a']), 'g/latent_b': cycle_loss(t['z_rand_b_rec'], t['z_rand_b'])}
         kl = {'g/kl_a': kl_gaussian(t['mu_a'], t['logvar_a']), 'g/kl_b': kl_gaussian(t['mu_b'], t['logvar_b'])}
+        l2 = {'g/l2_content_a': t['c_a'].pow(2).mean(), 'g/l2_content_b': t['c_b'].pow(2).mean()}
         L_domain, L_content, L_cc, L_recon, L_latent, L_kl = (sum(d.values()) for d in (domain, content_adv, cc, recon, latent, kl))
         c = self.config
         total = (self.lambda_content_adv * L_content + c.cycle_weight * L_cc + c.adv_weight * L_domain
-                 + self.lambda_recon * L_recon + self.lambda_latent * L_latent + self.lambda_kl * L_kl)
-        return self._update(self.opt_g, total, domain | content_adv | cc | recon | latent | kl, 'g')
+                 + self.lambda_recon * L_recon + self.lambda_latent * L_latent + self.lambda_kl * L_kl
+                 + self.lambda_l2_content * sum(l2.values()))
+        return self._update(self.opt_g, total, domain | content_adv | cc | recon | latent | kl | l2, 'g')
