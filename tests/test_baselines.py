@@ -135,12 +135,12 @@ def test_drit_trains_its_content_critic_as_its_release():
 
 
 def test_each_method_starts_from_its_release_initialisation():
-    "CycleGAN, DRIT, AGGAN: N(0, 0.02) convolutions; UNIT, MUNIT: Kaiming generators, N(0, 0.02) critics."
+    "CycleGAN, DRIT, AGGAN, CartoonGAN: N(0, 0.02) convolutions; UNIT, MUNIT: Kaiming generators, N(0, 0.02) critics."
     def conv_std(net):
         ws = [m.weight.flatten() for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.weight.shape[1] >= 16]
         return torch.cat(ws).std().item()
     torch.manual_seed(0)
-    for m, gen in (('cyclegan', 'gen_a2b'), ('drit', 'enc_c_a'), ('aggan', 'att_a')):
+    for m, gen in (('cyclegan', 'gen_a2b'), ('drit', 'enc_c_a'), ('aggan', 'att_a'), ('cartoongan', 'gen_a2b')):
         t = trainer_for(tiny_config(model=m, ch=16, device='cpu'))
         assert abs(conv_std(t.nets[gen]) - 0.02) < 0.002 and abs(conv_std(t.nets['disc_a']) - 0.02) < 0.002, m
     for m, gen in (('unit', 'enc_a'), ('munit', 'gen_a')):
@@ -171,3 +171,15 @@ def test_munit_networks_as_its_release():
     strided = [m for m in nets['gen_a'].enc_style.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
     assert len(strided) == 4
     assert not any(isinstance(m, (torch.nn.InstanceNorm2d, torch.nn.GroupNorm)) for m in nets['disc_a'].modules())
+
+
+def test_cartoongan_blocks_as_its_paper():
+    "Each down and up block: a strided (or transposed) convolution and a flat one, then one norm and one ReLU."
+    gen = trainer_for(tiny_config(model='cartoongan', ch=4, n_res=1, device='cpu')).nets['gen_a2b']
+    layers = [m for m in gen.model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d,
+                                                               torch.nn.InstanceNorm2d, torch.nn.ReLU))]
+    kinds = ['conv' if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1) else 'strided' if isinstance(m, torch.nn.Conv2d)
+             else 'transposed' if isinstance(m, torch.nn.ConvTranspose2d) else type(m).__name__ for m in layers]
+    assert kinds.count('transposed') == 2 and kinds.count('strided') == 2
+    for i, k in enumerate(kinds):
+        if k in ('strided', 'transposed'): assert kinds[i + 1:i + 4] == ['conv', 'InstanceNorm2d', 'ReLU'], (i, kinds)

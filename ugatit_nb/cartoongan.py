@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .baselines import Baseline, ResBlock, Translation, bce, conv, up
+from .baselines import Baseline, ResBlock, Translation, bce, conv, normal_init
 from .losses import cycle_loss
 
 # %% auto #0
@@ -18,12 +18,15 @@ class CartoonGenerator(nn.Module):
     "CartoonGAN's generator: flat, two down blocks, residual blocks, two up blocks, 7×7 to RGB."
     def __init__(self, ch: int = 64, n_blocks: int = 8):
         super().__init__()
+        # each down (up) block is a strided (transposed) convolution and a flat one, with one norm and ReLU after both
+        plain = lambda i, o: conv(i, o, 3, 2, norm='none', act='none')
+        up_plain = lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 3, 2, 1, output_padding=1))
         self.model = nn.Sequential(conv(3, ch, 7),
-                                   conv(ch, 2 * ch, 3, 2), conv(2 * ch, 2 * ch, 3),         # down: (B, 2ch, S/2, S/2)
-                                   conv(2 * ch, 4 * ch, 3, 2), conv(4 * ch, 4 * ch, 3),     # (B, 4ch, S/4, S/4)
+                                   plain(ch, 2 * ch), conv(2 * ch, 2 * ch, 3),               # down: (B, 2ch, S/2, S/2)
+                                   plain(2 * ch, 4 * ch), conv(4 * ch, 4 * ch, 3),           # (B, 4ch, S/4, S/4)
                                    *[ResBlock(4 * ch) for _ in range(n_blocks)],
-                                   up(4 * ch, 2 * ch), conv(2 * ch, 2 * ch, 3),             # up
-                                   up(2 * ch, ch), conv(ch, ch, 3),
+                                   up_plain(4 * ch, 2 * ch), conv(2 * ch, 2 * ch, 3),        # up: (B, 2ch, S/2, S/2)
+                                   up_plain(2 * ch, ch), conv(ch, ch, 3),                    # (B, ch, S, S)
                                    conv(ch, 3, 7, norm='none', act='tanh'))
     def forward(self, x): return self.model(x)
 
@@ -91,11 +94,14 @@ class CartoonGAN(Baseline):
     "CartoonGAN's algorithm, one CartoonGAN per direction (G = gen_a2b, D = disc_b; and gen_b2a, disc_a); `trainer_for(config)` runs it."
     critics = ('disc_a', 'disc_b')
     omega = 10.0                      # the content loss's weight, the paper's; its adversarial weight is the config's adv_weight (1)
-    init_share = 0.05                 # the initialization phase: the first 5 % of training (10 of 210 epochs)
+    init_share = 0.05                 # the initialization phase: the first 5 % of the iterations
 
     def __init__(self, config):
         super().__init__(config)
         self.phi = FeatureNet(self.config.ch).to(self.device).eval()     # fixed: not in the checkpoint, rebuilt alike
+
+    def init_weights(self):                       # the reference implementation's: N(0, 0.02), zero biases
+        for net in self.nets.values(): normal_init(net)
 
     @property
     def initializing(self) -> bool: return self.step < self.init_share * self.config.iteration
