@@ -1,7 +1,6 @@
 """Outputs that are not regular files are refused before any work and left as they were; architecture fields are
 bounded where they are parsed and where a model is loaded; a compared method exports and draws without a heatmap."""
 import os, stat, subprocess, sys
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest

@@ -2,7 +2,6 @@
 argument ranges when parsed, a file that is not an image in one line, and a large 16-bit PNG read with memory in
 proportion to the 8-bit image it becomes."""
 import os, subprocess, sys
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -11,7 +11,7 @@ import torch
 
 import ugatit_nb
 from ugatit_nb.tf_format import TFCheckpoint, write_tf_checkpoint
-from ugatit_nb.tf_release import compare_with_reference, convert_tf, within_tolerance
+from ugatit_nb.tf_release import compare_with_reference, within_tolerance
 
 FIXTURES = Path(__file__).parent / 'data' / 'tf_release'
 CASES = ['head_full_ch4_128', 'aug14_light_ch4_128']
