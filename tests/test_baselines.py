@@ -183,3 +183,18 @@ def test_cartoongan_blocks_as_its_paper():
     assert kinds.count('transposed') == 2 and kinds.count('strided') == 2
     for i, k in enumerate(kinds):
         if k in ('strided', 'transposed'): assert kinds[i + 1:i + 4] == ['conv', 'InstanceNorm2d', 'ReLU'], (i, kinds)
+
+
+def test_drit_networks_as_its_release():
+    "The attribute joins the decoder 4 times (the residual stage, both up stages, the RGB layer); two image critics per domain."
+    from ugatit_nb.drit import ATTR_DIM
+    t = trainer_for(tiny_config(model='drit', ch=4, n_res=2, device='cpu'))
+    dec = t.nets['dec_a']
+    first_conv = lambda m: next(x for x in m.modules() if isinstance(x, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+    assert [first_conv(m).in_channels for m in (dec.blocks, dec.up1, dec.up2, dec.out)] == [16 + ATTR_DIM, 16 + 2 * ATTR_DIM, 8 + ATTR_DIM, 4 + ATTR_DIM]
+    assert first_conv(dec.out).kernel_size == (1, 1)
+    assert {'disc_a', 'disc_b', 'disc_rand_a', 'disc_rand_b'} <= set(t.critics)
+    seen = {name: [] for name in ('disc_a', 'disc_rand_a')}
+    for name in seen: t.nets[name].register_forward_hook(lambda mod, inp, out, name=name: seen[name].append(inp[0].shape[0]))
+    t.train_step(torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1)
+    assert seen == {'disc_a': [2, 2, 2], 'disc_rand_a': [2, 2, 2]}     # each critic: real and its own fakes, then the G step

@@ -32,14 +32,14 @@ class AttributeDecoder(nn.Module):
     "G without its shared first block: content (B, 4ch, S/4, S/4) and attribute (B, 8) → image (B, 3, S, S)."
     def __init__(self, ch: int, n_res: int):
         super().__init__()
-        self.fuse = conv(4 * ch + ATTR_DIM, 4 * ch, 3)
-        self.blocks = nn.Sequential(*[ResBlock(4 * ch) for _ in range(n_res - 1)])
-        self.up1, self.up2 = up(4 * ch + ATTR_DIM, 2 * ch), up(2 * ch + ATTR_DIM, ch)
-        self.out = conv(ch, 3, 7, norm='none', act='tanh')
+        w = 4 * ch + ATTR_DIM                                  # the residual stage works on [content, z], as the release's
+        self.blocks = nn.Sequential(*[ResBlock(w) for _ in range(n_res - 1)])
+        self.up1, self.up2 = up(w + ATTR_DIM, 2 * ch), up(2 * ch + ATTR_DIM, ch)
+        self.out = conv(ch + ATTR_DIM, 3, 1, norm='none', act='tanh')     # a 1×1 convolution to RGB
     def forward(self, h, z):
         tile = lambda h: torch.cat([h, z[:, :, None, None].expand(-1, -1, *h.shape[2:])], 1)   # z at every pixel
-        h = self.blocks(self.fuse(tile(h)))
-        return self.out(self.up2(tile(self.up1(tile(h)))))
+        h = self.blocks(tile(h))                               # z joins 4 times: here, before each up stage, before RGB
+        return self.out(tile(self.up2(tile(self.up1(tile(h))))))
 
 class ContentCritic(nn.Module):
     "D^c: a content map → one logit: does it come from domain A?"
@@ -54,11 +54,13 @@ def content_encoder(c) -> nn.Sequential:
                          *[ResBlock(4 * c.ch) for _ in range(c.n_res - 1)])
 
 def networks(c) -> dict[str, nn.Module]:
-    "DRIT's networks: content and attribute encoders, the shared blocks, the generators, two domain critics and D^c."
+    "DRIT's networks: content and attribute encoders, the shared blocks, the generators, two critics per domain and D^c."
     return dict(enc_c_a=content_encoder(c), enc_c_b=content_encoder(c), enc_c_shared=ResBlock(4 * c.ch),
                 enc_attr_a=AttributeEncoder(c.ch), enc_attr_b=AttributeEncoder(c.ch), dec_shared=ResBlock(4 * c.ch),
                 dec_a=AttributeDecoder(c.ch, c.n_res), dec_b=AttributeDecoder(c.ch, c.n_res),
-                disc_a=PatchCritic(c.ch), disc_b=PatchCritic(c.ch), disc_content=ContentCritic(c.ch))
+                **{f'disc_{d}': PatchCritic(c.ch) for d in 'ab'},         # D_X, D_Y: real vs swapped images
+                **{f'disc_rand_{d}': PatchCritic(c.ch) for d in 'ab'},    # real vs images decoded from random attributes
+                disc_content=ContentCritic(c.ch))
 
 def content(x, enc, shared) -> torch.Tensor: return shared(enc(x))          # E^c(x): (B, 4ch, S/4, S/4)
 def decode(c, z, shared, dec) -> torch.Tensor: return dec(shared(c), z)   # G(c, z): (B, 3, S, S)
@@ -80,7 +82,7 @@ def kl_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 class DRIT(Baseline):
     "DRIT's algorithm (E^c_X = enc_c_a, E^a_X = enc_attr_a, G_X = dec_a, D_X = disc_a, D^c = disc_content …); a `Trainer` (08_train)."
-    critics = ('disc_a', 'disc_b', 'disc_content')
+    critics = ('disc_a', 'disc_b', 'disc_rand_a', 'disc_rand_b', 'disc_content')
     # λ^domain_adv and λ_cc are the config's adv_weight and cycle_weight (1, 10); these are DRIT's own, the paper's values
     lambda_content_adv, lambda_recon, lambda_latent, lambda_kl = 1.0, 10.0, 10.0, 0.01
     lambda_l2_content = 0.01          # the release's L2 on the content codes, which keeps them small
@@ -125,23 +127,25 @@ class DRIT(Baseline):
                     z_rand_a_rec=n['enc_attr_a'](rand_a)[0], z_rand_b_rec=n['enc_attr_b'](rand_b)[0])
 
     def discriminator_step(self, real_a, real_b, t) -> dict[str, float]:
-        "Domain critics: real vs swapped and random-attribute images; content critic: A's content vs B's (3 updates, as the release)."
+        "Domain critics: real vs swapped images, and real vs random-attribute ones; content critic: A's content vs B's (3 updates)."
         D_c, c_a, c_b = self.nets['disc_content'], t['c_a'].detach(), t['c_b'].detach()
         for _ in range(self.content_steps - 1):         # the release's content-only updates (on this iteration's codes)
             alone = {'d/adv_content': bce(D_c(c_a), 1.) + bce(D_c(c_b), 0.)}
             self._update(self.opt_d, alone['d/adv_content'], alone, 'd')   # only D^c has gradients: only it moves
         adv = {}
-        for d, real in (('a', real_a), ('b', real_b)):
-            D = self.nets[f'disc_{d}']
-            fakes = torch.cat([t[f'fake_{"b2a" if d == "a" else "a2b"}'], t[f'rand_{d}']]).detach()
-            adv[f'd/adv_{d}'] = bce(D(real), 1.) + bce(D(fakes), 0.)
+        for d, real, swapped in (('a', real_a, t['fake_b2a']), ('b', real_b, t['fake_a2b'])):
+            D, D_rand = self.nets[f'disc_{d}'], self.nets[f'disc_rand_{d}']
+            adv[f'd/adv_{d}'] = bce(D(real), 1.) + bce(D(swapped.detach()), 0.)
+            adv[f'd/adv_rand_{d}'] = bce(D_rand(real), 1.) + bce(D_rand(t[f'rand_{d}'].detach()), 0.)
         adv['d/adv_content'] = bce(D_c(c_a), 1.) + bce(D_c(c_b), 0.)                   # and once with the others
         return self._update(self.opt_d, sum(adv.values()), adv, 'd')
 
     def generator_step(self, real_a, real_b, t) -> dict[str, float]:
         "Encoders and generators: the six terms of eq. 6."
-        domain = {f'g/adv_{d}': bce(self.nets[f'disc_{d}'](torch.cat([t[f], t[f'rand_{d}']])), 1.)
-                  for d, f in (('a', 'fake_b2a'), ('b', 'fake_a2b'))}
+        domain = {}
+        for d, swapped in (('a', 'fake_b2a'), ('b', 'fake_a2b')):
+            domain[f'g/adv_{d}'] = bce(self.nets[f'disc_{d}'](t[swapped]), 1.)
+            domain[f'g/adv_rand_{d}'] = bce(self.nets[f'disc_rand_{d}'](t[f'rand_{d}']), 1.)
         D_c = self.nets['disc_content']
         content_adv = {'g/adv_content': bce(D_c(t['c_a']), 0.5) + bce(D_c(t['c_b']), 0.5)}   # no domain in the content
         cc = {'g/cross_cycle_a': cycle_loss(t['back_a'], real_a), 'g/cross_cycle_b': cycle_loss(t['back_b'], real_b)}

@@ -31,7 +31,7 @@ RELEASE_NAME = dict(zip(NET_NAMES, RELEASE_NAMES))       # gen_a2b ↔ genA2B, d
 class Trainer:
     "What every method's trainer shares: its `Model`, two Adams, the guarded update, `train_step` (generate → critic step → generator step), `fit` and resume."
     critics: tuple = ()            # the networks the critics' Adam updates; every other one is the generator side's
-    critics_first: bool = True     # the critics' step, then the generators' (the releases' order; CycleGAN's is the other)
+    critics_first: bool = True     # the critics' step, then the generators' (most releases' order; CycleGAN's and AGGAN's is the other)
     speed_options: tuple = ()      # the speed options of `UGATITConfig` it computes (08b_fast's `FastUGATIT`: all)
 
     def __init__(self, config: UGATITConfig):
