@@ -9,7 +9,6 @@ the same thread count; each row is the median of --runs single-image calls after
 import argparse, statistics, tempfile, time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 

@@ -7,7 +7,6 @@ start and the end; for the page, what each visitor got and the most kernels aliv
     python benchmarks/serve_load.py --slow_uploads 40 --burst 0       # and 40 slow 24 MB uploads (2 MB/s) all along
 """
 import argparse, io, os, signal, socket, subprocess, sys, threading, time, urllib.error, urllib.request
-from pathlib import Path
 
 import numpy as np
 from PIL import Image

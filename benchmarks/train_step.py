@@ -136,7 +136,6 @@ def ddp_worker(size, iters, device):
 
 def ddp_rows(sizes, n, iters, device):
     import torch
-    threads = ['--nproc_per_node', str(n)]
     print(f'torch {torch.__version__}, device {device}, {iters} timed iterations (median), batch 1 per process')
     if device == 'cpu':
         print(f'CPU: the {n} processes share this machine\'s {os.cpu_count()} cores (gloo); this shows the cost of the '

@@ -1,5 +1,5 @@
 """The trainer against an independent rebuild of the release's training iteration; checkpoints; the command line."""
-import os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 from dataclasses import replace
 from pathlib import Path
 
@@ -103,6 +103,31 @@ def test_cli_trains_resumes_and_tests_end_to_end(tmp_path):
     out = subprocess.run(base + ['--ch', '4', '--iteration', '6', '--resume', 'True'], capture_output=True, text=True,
                          env=env, timeout=300)
     assert out.returncode != 0 and 'different networks: ch=8 (this run: 4)' in out.stderr
+
+
+@pytest.mark.slow                                          # a training process and two evaluations
+def test_cli_ends_with_the_mean_of_the_last_checkpoints(tmp_path):
+    cmd = [sys.executable, '-c', 'from ugatit_nb.cli import train_cli; train_cli()', '--preset', 'tiny', '--ch', '8',
+           '--n_res', '1', '--iteration', '4', '--save_freq', '1', '--keep_ckpts', '3', '--average_last', '3',
+           '--eval_freq', '4', '--result_dir', str(tmp_path), '--device', 'cpu']
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'}, timeout=600)
+    assert out.returncode == 0, out.stderr
+    root = tmp_path / 'faces2anime'
+    assert 'averaged generators (the mean of 3 checkpoints (iterations 2, 3, 4))' in out.stdout, out.stdout
+    assert 'evaluation of the mean of the last 3 checkpoints' in out.stdout, out.stdout
+    last = json.loads((root / 'log.jsonl').read_text().splitlines()[-1])
+    assert last['step'] == 4 and last['eval/mean_of'] == 3 and 'eval/A2B/structure' in last
+    assert (root / 'samples' / 'A2B_0000004_mean3.png').exists() and (root / 'samples' / 'A2B_0000004.png').exists()
+    ev = subprocess.run([sys.executable, '-c', 'from ugatit_nb.evaluate import eval_cli; eval_cli()',
+                         str(root / 'mean_of_3.pt'), '--json', str(tmp_path / 'ev.json')], capture_output=True, text=True, timeout=600)
+    assert ev.returncode == 0, ev.stderr                                 # the file it wrote scores as the run said
+    again = json.loads((tmp_path / 'ev.json').read_text())['results']
+    assert abs(again['A2B']['structure']['mean'] - last['eval/A2B/structure']) < 1e-6
+    tested = subprocess.run(cmd + ['--phase', 'test'], capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg'}, timeout=600)
+    assert tested.returncode == 0 and f"testing {root / 'mean_of_3.pt'} (iteration 4)" in tested.stdout, tested.stderr
+    over = subprocess.run(cmd + ['--overwrite', 'True', '--average_last', '0', '--iteration', '1'], capture_output=True,
+                          text=True, env={**os.environ, 'MPLBACKEND': 'Agg'}, timeout=600)
+    assert over.returncode == 0 and not (root / 'mean_of_3.pt').exists(), over.stderr   # an overwritten run's mean goes with it
 
 
 @pytest.mark.slow                                          # training processes

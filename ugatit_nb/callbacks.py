@@ -138,18 +138,22 @@ def with_row_names(grid: np.ndarray, names, width: int = 96) -> np.ndarray:
     return np.concatenate([np.asarray(band, np.float32) / 255, grid], 1)
 
 class SampleGrids(Callback):
-    "Every `print_freq` iterations: A2B and B2A grids of fixed test images, saved as PNG (and shown in a notebook)."
+    "Every `print_freq` iterations: A2B and B2A grids of fixed test images, saved as PNG (and shown in a notebook); at the end also from the averaged generators where the run has them (`AverageLast`, 07e): `A2B_<step>_mean<N>.png`."
     def __init__(self, show: bool = False): self.show = show
     def on_fit_start(self, t):
         self.real = {d: sample_images(t.dataset_root, d, t.config.sample_n, t.config.img_size) for d in 'AB'}
     def after_step(self, t, losses):
         if t.step % t.config.print_freq and t.step != t.config.iteration: return
         heat = method(t.config).heat                      # U-GAT-IT's CAM, AGGAN's mask (07_methods)
-        for name, g_st, g_ts, real in (('A2B', t.gen_a2b, t.gen_b2a, self.real['A']), ('B2A', t.gen_b2a, t.gen_a2b, self.real['B'])):
-            path = t.result_root / 'samples' / f'{name}_{t.step:07d}.png'
-            rows = translation_rows(g_st, g_ts, real.to(t.device))
-            grid = with_row_names(image_grid(rows), sample_rows(rows, heat))
-            t.last_samples[name] = save_png(grid, path)
+        sources = [('', t.gen_a2b, t.gen_b2a)]
+        if getattr(t, 'averaged', None) is not None and t.step == t.config.iteration:   # drawn last: `last_samples` names them
+            sources.append((f'_mean{t.config.average_last}', t.averaged.generator('A2B'), t.averaged.generator('B2A')))
+        for tag, g_ab, g_ba in sources:
+            for name, g_st, g_ts, real in (('A2B', g_ab, g_ba, self.real['A']), ('B2A', g_ba, g_ab, self.real['B'])):
+                path = t.result_root / 'samples' / f'{name}_{t.step:07d}{tag}.png'
+                rows = translation_rows(g_st, g_ts, real.to(t.device))
+                grid = with_row_names(image_grid(rows), sample_rows(rows, heat))
+                t.last_samples[name] = save_png(grid, path)
         if self.show: show_sample_grids(t)
 
 def show_sample_grids(t, size: float = 3.5):

@@ -169,10 +169,11 @@ def claim_result_folder(root: Path,  # <result_dir>/<dataset>: checkpoints/, log
     notes = [f'removed {p.name}: a checkpoint write that was interrupted' for p in remove_partial_writes(root / 'checkpoints')]
     log = root / 'log.jsonl'
     theirs = sorted((root / 'checkpoints').glob('ckpt_*.pt')) + ([log] if log.exists() and log.stat().st_size else [])
+    theirs += sorted(root.glob('mean_of_*.pt')) if theirs else []   # its averaged generators (`AverageLast`) go with it
     if theirs and fresh:
         if not overwrite:
             raise RunExists(f'{root} holds another run ({", ".join(p.name for p in theirs[-2:])}): pass --resume True to '
-                            'continue it, --overwrite True to start again there (its checkpoints, log and samples are '
+                            'continue it, --overwrite True to start again there (its checkpoints, log, samples and averaged model are '
                             'deleted), or choose another --result_dir')
         for p in theirs: p.unlink()
         shutil.rmtree(root / 'samples', ignore_errors=True)

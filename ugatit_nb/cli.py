@@ -17,7 +17,7 @@ from .inference import load, translate_folder
 from .distributed import dist_env, finish_distributed
 from .train import UGATIT, NonFiniteLoss
 from .config import UGATITConfig, tiny_config, paper_config
-from .config import cpu_config
+from .config import cpu_config, short_config
 from .evaluate import format_table
 from .methods import trainer_for
 
@@ -39,6 +39,9 @@ def run(config: UGATITConfig, show: bool = False) -> UGATIT:
         for note in notes: say(note)
         if ckpt is None: raise FileNotFoundError(f'{ckpt_dir}: no checkpoint to test')
         model = load(ckpt, config.device)               # networks and config only (07e_inference)
+        mean = ckpt_dir.parent / f'mean_of_{config.average_last}.pt'    # the run's averaged generators (`AverageLast`)
+        if config.average_last and mean.is_file() and (averaged := load(mean, config.device)).step >= model.step:
+            ckpt, model = mean, averaged                # where the run ended with them: what its last grids and numbers show
         say(f'testing {ckpt} (iteration {model.step})')
         for d, direction in (('A', 'A2B'), ('B', 'B2A')):
             dest = Path(config.result_dir) / root.name / 'test' / direction
@@ -63,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
             if tips: message += ' (' + '; '.join(tips) + ')'
         self.exit(2, f'{self.prog}: error: {message} ({self.prog} --help lists the options)\n')
 
-PRESETS = {'paper': paper_config, 'cpu': cpu_config, 'tiny': tiny_config}
+PRESETS = {'paper': paper_config, 'cpu': cpu_config, 'short': short_config, 'tiny': tiny_config}
 
 def _preset_help() -> str:
     differs = lambda c: ', '.join(f'{f.name}={getattr(c, f.name)}' for f in fields(UGATITConfig)
@@ -112,9 +115,12 @@ def train_cli(argv: list[str] | None = None) -> None:
     if cfg.phase == 'train':
         say(f'iteration {model.step}/{cfg.iteration}; checkpoint: {model.last_checkpoint}; '
             f'samples: {model.result_root / "samples"}; log: {model.result_root / "log.jsonl"}')
+        mean = model.averaged                                # --average_last N: the last grids and numbers are the mean's
+        if mean is not None:
+            say(f'averaged generators ({mean.source}): {model.result_root / f"mean_of_{cfg.average_last}.pt"}')
         if model.last_evaluation:                            # --eval_freq > 0: the numbers at the end, as ugatit_nb_eval prints them
-            say(f'\nevaluation at iteration {model.step} (test images of {model.dataset_root.name}):\n'
-                + format_table(model.last_evaluation))
+            of = f'the mean of the last {cfg.average_last} checkpoints' if mean is not None else f'iteration {model.step}'
+            say(f'\nevaluation of {of} (test images of {model.dataset_root.name}):\n' + format_table(model.last_evaluation))
     if dist_env()[1] > 1:
         # Leave without the interpreter's teardown. It frees DDP's reducer, whose gloo group joins its worker thread
         # while holding the GIL, and that thread may still be freeing the last barrier's tensors, which needs the GIL:

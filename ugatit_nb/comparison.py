@@ -10,5 +10,5 @@ from .methods import METHODS
 __all__ = ['VARIANTS', 'PAPER_KID']
 
 # %% ../nbs/15_comparison.ipynb #445e5f9e
-VARIANTS = {m.title: dict(model=m.key) for m in METHODS.values()}   # the seven methods: title → `cpu_config` overrides
+VARIANTS = {m.title: dict(model=m.key) for m in METHODS.values()}   # the seven methods: title → `short_config` overrides
 PAPER_KID = {m.title: m.paper_kid for m in METHODS.values()}       # table 2 of the paper: selfie2anime, KID × 100, 256 px

@@ -177,15 +177,17 @@ FOOTNOTE = ('A KID below its floor (or below 0) is within the estimate\'s noise 
 
 # %% ../nbs/11d_evaluate.ipynb #87bc318e
 class Evaluate(Callback):
-    "Every `every` iterations and at the end: `evaluate` the model and add `eval/…` numbers to the iteration's losses."
+    "Every `every` iterations and at the end: `evaluate` the model and add `eval/…` numbers to the iteration's losses; at the end, the averaged generators where the run has them (`AverageLast`, 07e), with `eval/mean_of` = N."
     def __init__(self, every: int = 100, judge: DomainJudge | None = None, inception: nn.Module | None = None):
         self.every, self.judge, self.inception, self.last = every, judge, inception, None
     def on_fit_start(self, t):
         if self.judge is None: self.judge = load_judge()
     def after_step(self, t, losses):
         if t.step % self.every and t.step != t.config.iteration: return
-        self.last = t.last_evaluation = evaluate(t, t.dataset_root, self.judge, self.inception)
+        averaged = getattr(t, 'averaged', None) if t.step == t.config.iteration else None
+        self.last = t.last_evaluation = evaluate(averaged or t, t.dataset_root, self.judge, self.inception)
         losses.update(flat_metrics(self.last))
+        if averaged is not None: losses['eval/mean_of'] = t.config.average_last   # the numbers are the mean's
 
 # %% ../nbs/11d_evaluate.ipynb #5501e3c5
 def eval_cli(argv: list[str] | None = None) -> None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07e_inference.ipynb #af4f8587
 from __future__ import annotations
-import warnings
+import copy, warnings
 from dataclasses import asdict, fields
 from pathlib import Path
 import torch
@@ -13,14 +13,15 @@ import ugatit_nb
 from .config import ARCH_FIELDS, UGATITConfig, check_config
 from .methods import method
 from .networks import NET_NAMES   # U-GAT-IT's six networks, by name (05c)
-from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, read_checkpoint
+from .checkpoint import CKPT_FORMAT, RELEASE_NAMES, CheckpointError, atomic_save, checkpoint_path, read_checkpoint
+from .callbacks import Callback
 from . import pytorch_release
 from .data import BadImage, BadImageWarning, find_images, load_rgb, test_transform
 from .viz import image_grid, overlay_heatmap, save_png
 
 # %% auto #0
 __all__ = ['PRETRAINED', 'build_networks', 'Model', 'pretrained_dir', 'config_from_dict', 'from_states', 'load',
-           'average_generators', 'translate_folder']
+           'average_generators', 'AverageLast', 'translate_folder']
 
 # %% ../nbs/07e_inference.ipynb #eb51a713
 def build_networks(c: UGATITConfig) -> dict[str, nn.Module]:
@@ -180,10 +181,11 @@ def load(source: str | Path | Model,  # a file, a TF checkpoint (prefix or folde
 # %% ../nbs/07e_inference.ipynb #d390f20f
 def average_generators(sources: list,  # checkpoints of one run (anything `load` takes), oldest first
                        ) -> Model:
-    "The last source's model with each generator replaced by the mean of the sources' weights: a model to sample from."
+    "A copy of the last source's model with each generator the mean of the sources' weights: a model to sample from."
     if not sources: raise ValueError('average_generators needs at least one checkpoint')
     models = [load(s) for s in sources]
-    last = models[-1]
+    last = models[-1]      # a copy: a source may be a live trainer, whose weights must not move
+    last = Model(last.config, {n: copy.deepcopy(net).eval() for n, net in last.nets.items()}, last.step, last.source)
     arch = lambda m: {f: getattr(m.config, f) for f in ARCH_FIELDS}
     for s, m in zip(sources, models):
         if arch(m) != arch(last):
@@ -196,6 +198,18 @@ def average_generators(sources: list,  # checkpoints of one run (anything `load`
         last.nets[name].load_state_dict(mean)
     last.source = f'the mean of {len(models)} checkpoints (iterations {", ".join(str(m.step) for m in models)})'
     return last
+
+# %% ../nbs/07e_inference.ipynb #e2ed4481
+class AverageLast(Callback):
+    "At the last iteration, with `config.average_last` = N: the mean of the generators over the newest N − 1 checkpoints and this iteration's weights (the N checkpoints the run ends with) as `trainer.averaged`, written to <result>/mean_of_N.pt; the last grids and evaluation are drawn from it."
+    def on_fit_start(self, t): t.averaged = None
+    def after_step(self, t, losses):
+        n = t.config.average_last
+        if not n or t.step != t.config.iteration: return
+        # this iteration's checkpoint is written after the callbacks that draw and evaluate, so its weights come from memory
+        earlier = [p for p in sorted(t.ckpt_dir.glob('ckpt_*.pt')) if p != checkpoint_path(t.ckpt_dir, t.step)][-(n - 1):] if n > 1 else []
+        t.averaged = average_generators(earlier + [t])
+        t.averaged.save(t.result_root / f'mean_of_{n}.pt', torch.float32)   # float32: reloaded, it scores as evaluated here
 
 # %% ../nbs/07e_inference.ipynb #2df204df
 @torch.no_grad()

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from .callbacks import LinearDecayLR
-from .config import cpu_config
+from .callbacks import Checkpoints, LinearDecayLR
+from .config import short_config
 from .data import load_rgb, test_transform
 from .image import png_bytes, to_image
-from .inference import load
+from .inference import AverageLast, load
 from .methods import trainer_for
 from .train import UGATIT
 
@@ -59,15 +59,22 @@ def summary(results: dict, columns=COLUMNS) -> dict:
                          else r[k]['all'] if k.startswith('attention') else r[k])
     return {f'{k}_{d}': pick(results[d], k) for d in ('A2B', 'B2A') for k in columns}
 
-def train_run(overrides: dict, seed: int, folder: str | Path) -> UGATIT:
-    "The CPU recipe (`cpu_config`) with `overrides` (`model=` another method), trained from `seed` as the README's first command trains it."
-    return trainer_for(cpu_config(seed=seed, result_dir=str(folder), device='cpu', **overrides)).fit(callbacks=[LinearDecayLR()])
+def train_run(overrides: dict, seed: int, folder: str | Path,
+              preset=short_config,  # `short_config` (12_ablations, 15_comparison) or `cpu_config` (the README's first run)
+              extra: list = (),  # more callbacks (section 7's moving average)
+              schedule: bool = True) -> UGATIT:  # the releases' decay over the second half; False: a callback of `extra` sets the rate
+    "`preset` with `overrides` (`model=` another method), trained from `seed` as `ugatit_nb_train` trains it; the model to score is `.averaged` where the preset averages, else the trainer."
+    c = preset(seed=seed, result_dir=str(folder), device='cpu', **overrides)
+    averaging = [Checkpoints(), AverageLast()] if c.average_last else []     # the mean needs the checkpoints it averages
+    return trainer_for(c).fit(callbacks=[*([LinearDecayLR()] if schedule else []), *extra, *averaging])
 
 def train_runs(runs: list[tuple[str, int]],  # (variant, seed) pairs, in order
-               variants: dict[str, dict],  # variant → `cpu_config` overrides
+               variants: dict[str, dict],  # variant → overrides of `preset`
                done_file: str | Path,  # the JSON record: {'records': [...], 'faces': {variant: {'A2B': strip, 'B2A': strip}}}
                faces: dict[str, list],  # 'A', 'B' → test image files drawn through each variant's seed-0 run
-               columns=COLUMNS) -> dict:  # the numbers of `evaluate` each record keeps (`summary`)
+               columns=COLUMNS,  # the numbers of `evaluate` each record keeps (`summary`)
+               preset=short_config,  # what the variants change: `short_config` or `cpu_config`
+               face_seed: int = 0) -> dict:  # whose run's faces the record keeps
     "Train and evaluate every run not yet in `done_file`, writing it after each run; return the record."
     from ugatit_nb.evaluate import evaluate, load_judge   # 11d_evaluate: the scores come later in the course
     done_file = Path(done_file); done_file.parent.mkdir(parents=True, exist_ok=True)
@@ -77,9 +84,10 @@ def train_runs(runs: list[tuple[str, int]],  # (variant, seed) pairs, in order
         for k, (name, seed) in enumerate(runs):
             if any(r['variant'] == name and r['seed'] == seed for r in saved['records']): continue   # done before
             t1 = time.perf_counter()
-            m = train_run(variants[name], seed, f'{tmp}/{k}')
+            m = train_run(variants[name], seed, f'{tmp}/{k}', preset)
+            m = m.averaged or m                                      # the mean of the last checkpoints, where the preset averages
             saved['records'].append({'variant': name, 'seed': seed, 'seconds': time.perf_counter() - t1, **summary(evaluate(m, judge=judge), columns)})
-            if seed == 0:                                            # the same test faces through each variant
+            if seed == face_seed:                                    # the same test faces through each variant
                 model, saved['faces'][name] = load(m), {}            # its networks, to translate (07e_inference)
                 for s, t in ('AB', 'BA'):
                     fake, _, heat = model.translate(torch.stack([test_transform(load_rgb(f), 64) for f in faces[s]]), f'{s}2{t}')

@@ -17,7 +17,7 @@ from .checkpoint import (CKPT_FORMAT, RELEASE_NAMES, CheckpointError, NonFiniteL
                                   printable, read_checkpoint, rng_state, rotate_checkpoints, set_rng_state)
 from .callbacks import Callback, Checkpoints, LinearDecayLR, LossLog, Progress, SampleGrids, lr_at
 from .config import UGATITConfig, ARCH_FIELDS, PLAIN_STEP, check_config, pick_device, speed_options, use_backend_flags
-from .inference import NET_NAMES, Model, build_networks
+from .inference import NET_NAMES, AverageLast, Model, build_networks
 from .methods import method
 from .data import load_split, resolve_dataset, UnpairedBatches
 from .distributed import start_distributed, data_parallel, any_process, ctrl_c_stops, lost_contact_error
@@ -58,6 +58,7 @@ class Trainer:
         self.last_samples: dict[str, Path] = {}        # newest sample grid per direction
         self.last_checkpoint: Path | None = None       # newest checkpoint of this run
         self.last_evaluation: dict | None = None       # newest `evaluate` result (the `Evaluate` callback sets it)
+        self.averaged: Model | None = None             # at the end, the mean of the last checkpoints' generators (`AverageLast`)
         self.stop_requested = False                    # Ctrl-C: stop after the current iteration
 
     @classmethod
@@ -280,12 +281,14 @@ def from_checkpoint(cls: UGATIT, path: str | Path, device: str = 'cpu') -> UGATI
 
 # %% ../nbs/08_train.ipynb #9f5a9fc0
 def default_callbacks(show: bool = False,  # also draw the sample grids in the notebook
-                      eval_freq: int = 0) -> list[Callback]:  # every N iterations `Evaluate` (11d_evaluate); 0 = never
+                      eval_freq: int = 0,  # every N iterations `Evaluate` (11d_evaluate); 0 = never
+                      average_last: int = 0) -> list[Callback]:  # at the end, sample and evaluate the mean of the last N checkpoints' generators
     "The callbacks `fit` uses unless given others."
     cbs = [LinearDecayLR(), Progress(), LossLog(), SampleGrids(show), Checkpoints()]
     if eval_freq:                                 # before the log, which writes the numbers it adds
         from ugatit_nb.evaluate import Evaluate   # 11d_evaluate: the scores need the judge, built later in the course
         cbs.insert(2, Evaluate(eval_freq))
+    if average_last: cbs.insert(2, AverageLast())  # before the grids and the evaluation it is drawn and scored by
     return cbs
 
 @patch
@@ -321,7 +324,7 @@ def fit(self: Trainer, callbacks: list[Callback] | None = None, batches=None, sh
             batches = UnpairedBatches(split('trainA'), split('trainB'), c.batch_size, c.seed, c.num_workers,
                                       start_step=self.step, pin_memory=self.device.type == 'cuda',
                                       rank=self.rank, world=self.world_size)
-        cbs = default_callbacks(show, c.eval_freq) if callbacks is None else callbacks
+        cbs = default_callbacks(show, c.eval_freq, c.average_last) if callbacks is None else callbacks
         cbs = [cb for cb in cbs if self.rank == 0 or cb.every_process]   # log, samples, checkpoints: rank 0 only
         self.stop_requested, self.last_checkpoint = False, latest_checkpoint(self.ckpt_dir)
         with ctrl_c_stops(self):
