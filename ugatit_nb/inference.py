@@ -199,7 +199,7 @@ def average_generators(sources: list,  # checkpoints of one run (anything `load`
     last.source = f'the mean of {len(models)} checkpoints (iterations {", ".join(str(m.step) for m in models)})'
     return last
 
-# %% ../nbs/07e_inference.ipynb #e2ed4481
+# %% ../nbs/07e_inference.ipynb #fa035689
 class AverageLast(Callback):
     "At the last iteration, with `config.average_last` = N: the mean of the generators over the newest N − 1 checkpoints and this iteration's weights (the N checkpoints the run ends with) as `trainer.averaged`, written to <result>/mean_of_N.pt; the last grids and evaluation are drawn from it."
     def on_fit_start(self, t): t.averaged = None
