@@ -107,10 +107,12 @@ def short_config(**kw) -> UGATITConfig:
 
 def cpu_config(**kw) -> UGATITConfig:
     "The CPU recipe, the README's first run: `short_config` with the paper's full generator at 1.5× the rate and λ₄ = 1 for 4000 iterations, its last grids and evaluation from the mean of the last eight checkpoints (about 14 minutes on 2 cores)."
-    # each change measured from three seeds in 09a_recipe, section 7: the full generator puts its CAM on the face,
+    # each change measured from several seeds in 09a_recipe, section 7: the full generator puts its CAM on the face,
     # the longer run turns speckle into outlines, λ₄ = 1 draws the faces' regions closer than 10 does (structure
-    # 0.765 / 0.774 against 0.751 / 0.748), and the mean of the last checkpoints sits in the middle of the motion
-    recipe = dict(light=False, lr=3e-4, iteration=4000, print_freq=500, save_freq=250, keep_ckpts=8, average_last=8, eval_freq=500)
+    # 0.765 / 0.773 against 0.751 / 0.749 over three seeds), and the mean of the last checkpoints sits in the middle
+    # of the motion
+    recipe = dict(light=False, lr=3e-4, iteration=4000, print_freq=500, save_freq=250, keep_ckpts=8, average_last=8,
+                  eval_freq=500)
     if method(kw.get('model', PAPER_METHOD)).weights['cam_weight']: recipe['cam_weight'] = 1.    # a method with a CAM term
     return short_config(**{**recipe, **kw})
 
