@@ -2,7 +2,8 @@
 """Seconds per training iteration of the short budget's light generator and the CPU recipe's full one, side by side,
 and what they make of each preset's iteration count.
 
-Both rows build the run `ugatit_nb_train --preset short|cpu` builds (64 px, ch 16, `FastUGATIT`), run 20 warm-up
+The rows build the run `ugatit_nb_train --preset short|cpu` builds (64 px, ch 16, `FastUGATIT`), and the CPU recipe
+with two residual blocks a side for 4000 iterations (what it was before the paper's four), run 20 warm-up
 iterations, then time --iters more with the same callbacks a run has minus the sample grids, the evaluations and the
 checkpoints. The projection is iterations × the median: the training alone, without the evaluations, grids and
 checkpoints the run adds (the README gives the whole run's time). Usage:
@@ -35,13 +36,17 @@ def main():
     print(f'{torch.get_num_threads()} thread(s), {a.iters} timed iterations after 20 warm-up\n')
     print(f"{'preset':32s}{'generator':>10s}{'median s/it':>13s}{'min':>8s}{'max':>8s}{'iterations':>12s}{'training min':>14s}")
     rows = {}
-    for name, preset in (('short (ablations, comparison)', short_config), ('cpu (the first run)', cpu_config)):
+    two_blocks = lambda **kw: cpu_config(**{'n_res': 2, 'iteration': 4000, **kw})
+    for name, preset in (('short (ablations, comparison)', short_config), ('cpu, 2 residual blocks (before)', two_blocks),
+                         ('cpu (the first run)', cpu_config)):
         c, times = preset(), seconds_per_iteration(preset, a.iters)
         med = rows[name] = statistics.median(times)
-        print(f"{name:32s}{'light' if c.light else 'full':>10s}{med:13.3f}{min(times):8.3f}{max(times):8.3f}"
+        print(f"{name:32s}{('light' if c.light else 'full') + f', {c.n_res}':>10s}{med:13.3f}{min(times):8.3f}{max(times):8.3f}"
               f"{c.iteration:12d}{c.iteration * med / 60:14.1f}")
     full, light = rows['cpu (the first run)'], rows['short (ablations, comparison)']
-    print(f'\nthe full generator\'s iteration costs {full / light:.2f}× the light one\'s')
+    two = rows['cpu, 2 residual blocks (before)']
+    print(f'\nthe full generator\'s iteration costs {full / light:.2f}× the light one\'s; four residual blocks a side cost '
+          f'{full / two:.2f}× two')
 
 if __name__ == '__main__':
     main()
