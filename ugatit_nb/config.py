@@ -110,7 +110,7 @@ def cpu_config(**kw) -> UGATITConfig:
     # each change measured from several seeds in 09a_recipe, section 7: the full generator puts its CAM on the face,
     # the longer run turns speckle into outlines, λ₄ = 1 draws the faces' regions closer than 10 does (structure
     # 0.765 / 0.773 against 0.751 / 0.749 over three seeds), the paper's four residual blocks (not two) put more of
-    # the heat on the face's regions (A2B attention 1.45 / 1.62 against 1.43 / 1.40 on seeds 1 and 2), at 1.24× the
+    # the heat on the face's regions (A2B attention 1.45 / 1.62 against 1.43 / 1.40 on seeds 1 and 2), at 1.23× the
     # cost of an iteration, so 3600 fit where 4000 did; and the mean of the last checkpoints sits in the middle of the motion
     recipe = dict(light=False, n_res=4, lr=3e-4, iteration=3600, print_freq=450, save_freq=200, keep_ckpts=8, average_last=8,
                   eval_freq=450)
