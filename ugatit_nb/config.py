@@ -106,7 +106,7 @@ def short_config(**kw) -> UGATITConfig:
     return UGATITConfig(**{**recipe, **kw})
 
 def cpu_config(**kw) -> UGATITConfig:
-    "The CPU recipe, the README's first run: `short_config` with the paper's full generator (four residual blocks each side) at 1.5× the rate and λ₄ = 1 for 3600 iterations, its last grids and evaluation from the mean of the last eight checkpoints (about 14.5 minutes on 2 cores)."
+    "The CPU recipe, the README's first run: `short_config` with the paper's full generator (four residual blocks each side) at 1.5× the rate and λ₄ = 1 for 3600 iterations, its last grids and evaluation from the mean of the last eight checkpoints (about 14 minutes on 2 cores)."
     # each change measured from several seeds in 09a_recipe, section 7: the full generator puts its CAM on the face,
     # the longer run turns speckle into outlines, λ₄ = 1 draws the faces' regions closer than 10 does (structure
     # 0.765 / 0.773 against 0.751 / 0.749 over three seeds), the paper's four residual blocks (not two) put more of
