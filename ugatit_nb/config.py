@@ -106,15 +106,14 @@ def short_config(**kw) -> UGATITConfig:
     return UGATITConfig(**{**recipe, **kw})
 
 def cpu_config(**kw) -> UGATITConfig:
-    "The CPU recipe, the README's first run: `short_config` with the paper's full generator (four residual blocks each side) at 1.5× the rate and λ₄ = 1, four images a step for 2400 iterations, its last grids and evaluation from the mean of the last eight checkpoints (about 14 minutes on 2 cores)."
+    "The CPU recipe, the README's first run: `short_config` with the paper's full generator (four residual blocks each side) at 1.5× the rate and λ₄ = 1 for 3600 iterations, its last grids and evaluation from the mean of the last eight checkpoints (about 14 minutes on 2 cores)."
     # each change measured from several seeds in 09a_recipe, section 7: the full generator puts its CAM on the face,
     # the longer run turns speckle into outlines, λ₄ = 1 draws the faces' regions closer than 10 does (structure
     # 0.765 / 0.773 against 0.751 / 0.749 over three seeds), the paper's four residual blocks (not two) put more of
-    # the heat on the face's regions (A2B attention 1.45 / 1.62 against 1.43 / 1.40 on seeds 1 and 2), four images a
-    # step see 1.4× as many images in the quarter hour as two (an iteration costs 1.5×, not 2×) and leave less speckle
-    # and crisper edges (09a's three README seeds); and the mean of the last checkpoints sits in the middle of the motion
-    recipe = dict(light=False, n_res=4, lr=3e-4, batch_size=4, iteration=2400, print_freq=300, save_freq=150, keep_ckpts=8,
-                  average_last=8, eval_freq=300)
+    # the heat on the face's regions (A2B attention 1.45 / 1.62 against 1.43 / 1.40 on seeds 1 and 2), at 1.23× the
+    # cost of an iteration, so 3600 fit where 4000 did; and the mean of the last checkpoints sits in the middle of the motion
+    recipe = dict(light=False, n_res=4, lr=3e-4, iteration=3600, print_freq=450, save_freq=200, keep_ckpts=8, average_last=8,
+                  eval_freq=450)
     if method(kw.get('model', PAPER_METHOD)).weights['cam_weight']: recipe['cam_weight'] = 1.    # a method with a CAM term
     return short_config(**{**recipe, **kw})
 
