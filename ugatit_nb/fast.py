@@ -10,7 +10,7 @@ from itertools import chain
 import torch
 from torch.optim.adam import adam as _adam
 from .norms import AdaLIN, LIN, SNConv2d, SNLinear
-from .config import PLAIN_STEP, UGATITConfig, speed_options
+from .config import PLAIN_STEP, UGATITConfig, native_bf16, speed_options
 from .distributed import dist_env
 from .train import UGATIT
 
@@ -89,6 +89,9 @@ class FastUGATIT(ReleaseOrder, UGATIT):
         if c.amp == 'fp16' and self.device.type == 'cpu':
             warnings.warn('amp=fp16 on a CPU runs several times slower than bf16 (the CPU has few fp16 kernels); '
                           'use amp=bf16 or off', stacklevel=2)
+        if c.amp == 'bf16' and self.device.type == 'cpu' and not native_bf16():
+            warnings.warn('amp=bf16 on this CPU (no AVX-512 or BF16 instructions) runs several times slower than fp32; '
+                          'use amp=off', stacklevel=2)
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')   # fp16 needs loss scaling
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=c.amp == 'fp16')
 
