@@ -13,8 +13,9 @@ run's time). Usage:
 
     python benchmarks/recipe_time.py --iters 100               # torch's thread count (the cores)
     python benchmarks/recipe_time.py --iters 100 --threads 1
-    ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/recipe_time.py --iters 60   # oneDNN's path on a CPU without bf16 instructions
-                                                                           # (where the cpu preset itself keeps fp32)
+    ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/recipe_time.py --iters 60            # oneDNN's path on a CPU without
+    ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/recipe_time.py --iters 60 --amp off  # bf16 instructions, and the fp32
+                                                                                    # the cpu preset keeps there
 """
 import argparse, statistics, tempfile, time
 import torch
@@ -35,6 +36,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--iters', type=int, default=100)
     p.add_argument('--threads', type=int, default=0, help='torch threads (0: torch\'s default, the cores)')
+    p.add_argument('--amp', choices=('bf16', 'off'), help="the first run's precision (default: the cpu preset's choice here)")
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     from ugatit_nb.config import cpu_config, short_config
@@ -42,13 +44,14 @@ def main():
     print(f"{'preset':46s}{'generator':>10s}{'batch':>7s}{'median s/it':>13s}{'min':>8s}{'max':>8s}{'images/s':>10s}"
           f"{'iterations':>12s}{'training min':>14s}")
     rows = {}
-    FIRST = f"cpu (the first run: NHWC, fused Adam, {'bf16' if cpu_config().amp == 'bf16' else 'fp32'})"
+    first = lambda **kw: cpu_config(**({'amp': a.amp} if a.amp else {}), **kw)
+    FIRST = f"cpu (the first run: NHWC, fused Adam, {'bf16' if first().amp == 'bf16' else 'fp32'})"
     fp32 = lambda **kw: cpu_config(**{'channels_last': False, 'adam': 'auto', 'amp': 'off', 'iteration': 3600, **kw})
     two_blocks = lambda **kw: fp32(**{'n_res': 2, 'iteration': 4000, **kw})
     batch_four = lambda **kw: fp32(**{'batch_size': 4, 'iteration': 2400, **kw})
     for name, preset in (('short (ablations, comparison)', short_config), ('cpu, 2 residual blocks (before)', two_blocks),
                          ('cpu in fp32 (before)', fp32), ('cpu, 4 images a step (not taken)', batch_four),
-                         (FIRST, cpu_config)):
+                         (FIRST, first)):
         c, times = preset(), seconds_per_iteration(preset, a.iters)
         med = statistics.median(times)
         rows[name] = med, c.batch_size / med
@@ -59,8 +62,8 @@ def main():
     speed, _ = rows[FIRST]
     print(f'\nin fp32, four residual blocks a side cost {full / two:.2f}× two; four images a step cost {four / full:.2f}× two '
           f'and train on {four_ips / full_ips:.2f}× as many images a second; NHWC, fused Adam and {FIRST[-5:-1].strip()} make an iteration '
-          f'{full / speed:.2f}× faster, so the first run\'s {cpu_config().iteration} iterations take '
-          f'{cpu_config().iteration * speed / (fp32().iteration * full):.2f}× the fp32 recipe\'s {fp32().iteration}; '
+          f'{full / speed:.2f}× faster, so the first run\'s {first().iteration} iterations take '
+          f'{first().iteration * speed / (fp32().iteration * full):.2f}× the fp32 recipe\'s {fp32().iteration}; '
           f'its iteration costs {speed / light:.2f}× the short one\'s')
 
 if __name__ == '__main__':

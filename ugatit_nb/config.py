@@ -106,7 +106,7 @@ def short_config(**kw) -> UGATITConfig:
     return UGATITConfig(**{**recipe, **kw})
 
 def native_bf16() -> bool:
-    "Whether this CPU has bf16 instructions oneDNN uses (AVX-512 on x86, BF16 on Arm): without them bf16 autocast on a CPU is several times slower than fp32 (about 6× on oneDNN's AVX2 path: `ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/recipe_time.py`)."
+    "Whether this CPU has bf16 instructions oneDNN uses (AVX-512 on x86, BF16 on Arm): without them bf16 autocast on a CPU is several times slower than fp32 (5.5× on oneDNN's AVX2 path: `ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/recipe_time.py`)."
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 def cpu_config(**kw) -> UGATITConfig:
