@@ -39,14 +39,15 @@ def main():
     p.add_argument('--amp', choices=('bf16', 'off'), help="the first run's precision (default: the cpu preset's choice here)")
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
-    from ugatit_nb.config import cpu_config, short_config
+    from ugatit_nb.config import FP32_RECIPE, cpu_config, short_config
     print(f'{torch.get_num_threads()} thread(s), {a.iters} timed iterations after 20 warm-up\n')
     print(f"{'preset':46s}{'generator':>10s}{'batch':>7s}{'median s/it':>13s}{'min':>8s}{'max':>8s}{'images/s':>10s}"
           f"{'iterations':>12s}{'training min':>14s}")
     rows = {}
     first = lambda **kw: cpu_config(**({'amp': a.amp} if a.amp else {}), **kw)
-    FIRST = f"cpu (the first run: NHWC, fused Adam, {'bf16' if first().amp == 'bf16' else 'fp32'})"
-    fp32 = lambda **kw: cpu_config(**{'channels_last': False, 'adam': 'auto', 'amp': 'off', 'iteration': 3600, **kw})
+    prec = 'bf16' if first().amp == 'bf16' else 'fp32'
+    FIRST = f"cpu (the first run: NHWC, fused Adam, {prec})"
+    fp32 = lambda **kw: cpu_config(**{**FP32_RECIPE, **kw})
     two_blocks = lambda **kw: fp32(**{'n_res': 2, 'iteration': 4000, **kw})
     batch_four = lambda **kw: fp32(**{'batch_size': 4, 'iteration': 2400, **kw})
     for name, preset in (('short (ablations, comparison)', short_config), ('cpu, 2 residual blocks (before)', two_blocks),
@@ -61,7 +62,7 @@ def main():
     (two, _), (four, four_ips) = rows['cpu, 2 residual blocks (before)'], rows['cpu, 4 images a step (not taken)']
     speed, _ = rows[FIRST]
     print(f'\nin fp32, four residual blocks a side cost {full / two:.2f}× two; four images a step cost {four / full:.2f}× two '
-          f'and train on {four_ips / full_ips:.2f}× as many images a second; NHWC, fused Adam and {FIRST[-5:-1].strip()} make an iteration '
+          f'and train on {four_ips / full_ips:.2f}× as many images a second; NHWC, fused Adam and {prec} make an iteration '
           f'{full / speed:.2f}× faster, so the first run\'s {first().iteration} iterations take '
           f'{first().iteration * speed / (fp32().iteration * full):.2f}× the fp32 recipe\'s {fp32().iteration}; '
           f'its iteration costs {speed / light:.2f}× the short one\'s')

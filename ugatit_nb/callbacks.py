@@ -161,7 +161,9 @@ def show_sample_grids(t, size: float = 3.5):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(2 * size, size * 1.1))
     for ax, name in zip(axs, ('A2B', 'B2A')):                     # the PNGs carry their row names
-        ax.imshow(Image.open(t.last_samples[name])); ax.set_title(f'{name}, iteration {t.step}', fontsize=9); ax.axis('off')
+        n = Path(t.last_samples[name]).stem.partition('_mean')[2]  # 'A2B_0004000_mean8': the averaged generators drew it
+        weights = f'\nthe mean of the last {n} checkpoints' if n else ''
+        ax.imshow(Image.open(t.last_samples[name])); ax.set_title(f'{name}, iteration {t.step}{weights}', fontsize=9); ax.axis('off')
     plt.tight_layout(); plt.show()
 
 # %% ../nbs/07b_callbacks.ipynb #0b1be4b6

@@ -9,9 +9,9 @@ import torch
 from .methods import METHODS, PAPER_METHOD, method
 
 # %% auto #0
-__all__ = ['FAST_STEP', 'ARCH_FIELDS', 'NETWORKS', 'PHASES', 'AMPS', 'MAX_IMG_SIZE', 'ADAMS', 'COMPILE_MODES', 'PLAIN_STEP',
-           'UGATITConfig', 'tiny_config', 'short_config', 'native_bf16', 'cpu_config', 'paper_config', 'image_side',
-           'speed_options', 'use_backend_flags', 'check_config', 'pick_device']
+__all__ = ['FAST_STEP', 'FP32_RECIPE', 'ARCH_FIELDS', 'NETWORKS', 'PHASES', 'AMPS', 'MAX_IMG_SIZE', 'ADAMS', 'COMPILE_MODES',
+           'PLAIN_STEP', 'UGATITConfig', 'tiny_config', 'short_config', 'native_bf16', 'cpu_config', 'paper_config',
+           'image_side', 'speed_options', 'use_backend_flags', 'check_config', 'pick_device']
 
 # %% ../nbs/07c_config.ipynb #2f14d7d0
 @dataclass
@@ -123,6 +123,10 @@ def cpu_config(**kw) -> UGATITConfig:
                   eval_freq=500, channels_last=True, adam='fused', amp='bf16' if native_bf16() else 'off')
     if method(kw.get('model', PAPER_METHOD)).weights['cam_weight']: recipe['cam_weight'] = 1.    # a method with a CAM term
     return short_config(**{**recipe, **kw})
+
+# `cpu_config` before its last lever (09a_recipe, section 7): fp32, plain Adam, NCHW (the plain step's values of the
+# three CPU speed options) for 3600 iterations; `benchmarks/recipe_time.py` times it beside the recipe
+FP32_RECIPE = dict(channels_last=False, adam='auto', amp='off', iteration=3600)
 
 def paper_config(**kw) -> UGATITConfig:
     "The paper's setting: 256 px, full generator, 1M iterations (a GPU job), computed by `FastUGATIT`'s fused calls."
