@@ -20,7 +20,8 @@ class UGATITConfig:
     # the paper's hyperparameters (section 3 and appendix): the objective's λ, Adam, the schedule
     iteration: int = 1_000_000    # training iterations (one D step + one G step each)
     batch_size: int = 1           # images per domain per iteration
-    lr: float = 1e-4              # Adam learning rate, both optimizers
+    lr: float = 1e-4              # Adam learning rate (the critics': lr × critic_lr_scale)
+    critic_lr_scale: float = 1.   # the critics' learning rate over the generators' (the paper: 1, one rate for both)
     weight_decay: float = 1e-4    # Adam's (coupled) L2 weight decay, as the release
     decay_flag: bool = True       # lower the learning rate linearly to 0 over the second half
     # None: the method's own value (`07_methods`), for U-GAT-IT the paper's 1, 10, 10, 1000; 0: a method has no such term
@@ -117,8 +118,9 @@ def cpu_config(**kw) -> UGATITConfig:
     # the heat on the face's regions (A2B attention 1.45 / 1.62 against 1.43 / 1.40 on seeds 1 and 2), at 1.23× the
     # cost of an iteration; the CPU speed options of 08b_fast (NHWC, fused Adam, bf16 autocast: the same math, rounded
     # coarser) make one 1.2× faster, which buys back 4000 iterations, and the longer run meets the noise and sharpness
-    # marks on all three README seeds (A2B noise 0.19–0.23, sharpness 0.81–0.91), where 3600 in fp32 missed one of each;
-    # and the mean of the last checkpoints sits in the middle of the motion
+    # marks on the README's seeds 0–2 (A2B noise 0.19–0.23, sharpness 0.81–0.91), where 3600 in fp32 missed one of each
+    # (seeds 3 and 4, run later to count, leave more speckle: A2B noise 0.32 and 0.33); and the mean of the last
+    # checkpoints sits in the middle of the motion
     recipe = dict(light=False, n_res=4, lr=3e-4, iteration=4000, print_freq=500, save_freq=200, keep_ckpts=8, average_last=8,
                   eval_freq=500, channels_last=True, adam='fused', amp='bf16' if native_bf16() else 'off')
     if method(kw.get('model', PAPER_METHOD)).weights['cam_weight']: recipe['cam_weight'] = 1.    # a method with a CAM term
@@ -192,6 +194,8 @@ def check_config(c: UGATITConfig) -> UGATITConfig:
         if v < 1: raise ValueError(f'{name} must be at least 1, got {v}')
     for name, v in (('eval_freq', c.eval_freq), ('num_workers', c.num_workers), ('average_last', c.average_last)):
         if v < 0: raise ValueError(f'{name} must be 0 or more, got {v}')
+    for name, v in (('lr', c.lr), ('critic_lr_scale', c.critic_lr_scale)):
+        if not v > 0: raise ValueError(f'{name} must be more than 0, got {v}')
     if c.average_last > c.keep_ckpts:
         raise ValueError(f'average_last ({c.average_last}) must be at most keep_ckpts ({c.keep_ckpts}): the checkpoints '
                          'it averages are the ones kept on disk')

@@ -52,6 +52,8 @@ class Trainer:
         # one Adam for the generator side, one for the critics; β₁ = 0.5 as the releases
         self.opt_g = self.make_optimizer([net for n, net in self.nets.items() if n not in self.critics])
         self.opt_d = self.make_optimizer([self.nets[n] for n in self.critics])
+        for group in self.opt_d.param_groups:          # the critics' rate, lr × critic_lr_scale: `LinearDecayLR` keeps the ratio
+            group['lr_scale'] = group.get('lr_scale', 1.) * c.critic_lr_scale; group['lr'] *= c.critic_lr_scale
         self.step = 0                                  # completed iterations
         self.dataset_root: Path | None = None          # set by `bind_run`
         self.result_root: Path | None = None
@@ -248,6 +250,10 @@ def resume(self: Trainer) -> list[str]:
     state = read_checkpoint(ckpt)                       # read once: the run's old settings, then its state
     c, before = self.config, state['config'].get('iteration', self.config.iteration)
     self.load_state_dict(state, str(ckpt)); notes.append(f'resumed from {ckpt} (iteration {self.step})')
+    if (was := state['config'].get('critic_lr_scale', 1.)) != c.critic_lr_scale:   # Adam's groups came back with the old ratio
+        for group in self.opt_d.param_groups: group['lr_scale'] = group.get('lr_scale', 1.) * c.critic_lr_scale / was
+        notes.append(f"note: the critics now train at {c.critic_lr_scale:g}× the generators' rate (the run was started "
+                     f'with {was:g}×)')
     if self.step >= c.iteration:
         notes.append(f'nothing to train: the run is at iteration {self.step} and --iteration is {c.iteration}; '
                      'raise --iteration to train further')
