@@ -203,7 +203,9 @@ def test_a_new_generator_output_is_one_row():
     x, y = torch.rand(2, 3, 96, 96) * 2 - 1, torch.rand(2, 3, 96, 96) * 2 - 1
     with torch.no_grad(): ta, tb = a.generate(x, y), b.generate(x, y)
     assert set(ta) == set(tb) and {'fake_a2b2b', 'cam_a2b2b'} <= set(ta)
-    for k in ta: torch.testing.assert_close(tb[k], ta[k], rtol=1e-5, atol=1e-6, msg=k)
+    # fp32 rounding only: oneDNN may pick another convolution kernel for the fused call's larger batch (up to 2e-6 on
+    # outputs of size 1 on an AVX-512 EPYC); a wrong row would differ by the size of an image
+    for k in ta: torch.testing.assert_close(tb[k], ta[k], rtol=1e-5, atol=1e-5, msg=k)
     with torch.no_grad(): want = a.gen_a2b(ta['fake_a2b'])[0]
     torch.testing.assert_close(ta['fake_a2b2b'], want)
     broken = type('Broken', (FastUGATIT,), {'generator_calls': (('fake_x', None, 'gen_a2b', 'nothing'),)})
