@@ -6,9 +6,10 @@ NCHW) in the same process.
 
 Each preset builds the run `ugatit_nb_train` builds (64 px, the full generator, `FastUGATIT`), trains --warmup
 iterations, then records --iters more with `torch.profiler` (CPU activities only, no shapes or stacks). The figures are
-per iteration: "wall" is the step's time under the profiler (it adds a little to each call), "ops' own time" the sum of
-every operator's self CPU time (across threads, so it can exceed the wall), "calls" every operator call the profiler
-saw, nested ones included (a convolution is `conv2d` → `convolution` → `_convolution` → the kernel's call). Usage:
+per iteration: "wall" is the step's time under the profiler (it adds a little to each call), "operators' own CPU
+seconds" the sum of every operator's self time on the thread that called it (an operator's intra-op threads work within
+it; what the wall has beyond the sum is Python between the calls), "calls" every operator call the profiler saw, nested
+ones included (a convolution is `conv2d` → `convolution` → `_convolution` → the kernel's call). Usage:
 
     python benchmarks/step_profile.py                 # torch's thread count (the cores), 10 iterations after 30
     python benchmarks/step_profile.py --threads 2 --iters 20 --top 15
