@@ -54,6 +54,7 @@ def main():
     p.add_argument('--threads', type=int, default=0, help="torch threads (0: torch's default, the cores)")
     p.add_argument('--top', type=int, default=10, help='operators listed by their own time')
     a = p.parse_args()
+    if a.iters < 1 or a.warmup < 0: p.error('--iters must be 1 or more and --warmup 0 or more')
     if a.threads: torch.set_num_threads(a.threads)
     from ugatit_nb.config import FP32_RECIPE, cpu_config
     prec = 'bf16' if cpu_config().amp == 'bf16' else 'fp32'
