@@ -67,7 +67,9 @@ def main():
         ops = [e for e in avg if not e.key.startswith(('ProfilerStep', '## '))]
         own = sum(e.self_cpu_time_total for e in ops) / 1e6 / a.iters            # seconds of operators' own time an iteration
         by_kind = {}
-        for e in ops: by_kind[kind(e.key)] = by_kind.get(kind(e.key), 0.) + e.self_cpu_time_total / 1e6 / a.iters
+        for e in ops:
+            k = kind(e.key)
+            by_kind[k] = by_kind.get(k, 0.) + e.self_cpu_time_total / 1e6 / a.iters
         rows[name] = dict(wall=wall / a.iters, own=own, calls=sum(e.count for e in ops) / a.iters, kinds=by_kind,
                           top=sorted(ops, key=lambda e: -e.self_cpu_time_total)[:a.top])
     names = list(rows)
